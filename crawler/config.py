@@ -1,0 +1,163 @@
+"""Bundled town/column configuration and the site-root mapping. Pure: no Scrapy imports."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from urllib.parse import urlsplit, urlunsplit
+
+CANONICAL_ROOT = "https://www.dg.gov.cn/"
+CANONICAL_HOSTS = frozenset({"www.dg.gov.cn", "dg.gov.cn"})
+
+
+class ConfigError(ValueError):
+    """A town, column or site root that the configuration cannot accept (a usage error)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    path: str  # e.g. "houjie/cjjs/tshj/" (relative to the site root, ends with "/")
+    name: str
+    town: str
+    feed: int | None = None
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class Town:
+    slug: str
+    name: str
+    site: str
+    verified: bool = False
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+
+def load_towns(text: str | None = None) -> list[Town]:
+    """Parse the bundled towns.toml (or `text`) into towns, in file order."""
+    if text is None:
+        text = resources.files("crawler").joinpath("towns.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    towns = []
+    for t in data.get("town", []):
+        cols = tuple(
+            Column(
+                path=normalize_column_path(c["path"]),
+                name=c.get("name", ""),
+                town=t["slug"],
+                feed=c.get("feed"),
+                verified=bool(c.get("verified", False)),
+            )
+            for c in t.get("columns", [])
+        )
+        towns.append(
+            Town(
+                slug=t["slug"],
+                name=t.get("name", t["slug"]),
+                site=t.get("site", ""),
+                verified=bool(t.get("verified", False)),
+                columns=cols,
+            )
+        )
+    return towns
+
+
+def normalize_column_path(path: str) -> str:
+    """`/houjie/cjjs/tshj/index.html` -> `houjie/cjjs/tshj/`."""
+    p = path.strip().lstrip("/")
+    if p.endswith(".html"):
+        p = p.rsplit("/", 1)[0] + "/" if "/" in p else ""
+    if p and not p.endswith("/"):
+        p += "/"
+    return p
+
+
+def select_columns(towns: list[Town], town_slugs: list[str], column_paths: list[str]) -> list[Column]:
+    """The columns a crawl covers: named towns' columns plus named column paths.
+
+    Nothing named means every configured column. A column path that is not configured is
+    accepted when its first segment is a known town slug (new columns appear on the site
+    before they reach this file); anything else is a ConfigError.
+    """
+    by_slug = {t.slug: t for t in towns}
+    chosen: list[Column] = []
+    for slug in town_slugs:
+        if slug not in by_slug:
+            raise ConfigError(f"unknown town {slug!r} (known: {', '.join(by_slug)})")
+        chosen.extend(by_slug[slug].columns)
+    known = {c.path: c for t in towns for c in t.columns}
+    for raw in column_paths:
+        path = normalize_column_path(raw)
+        parts = [p for p in path.split("/") if p]
+        if not parts or parts[0] not in by_slug or len(parts) < 2:
+            raise ConfigError(f"unknown column {raw!r}: expected a path like houjie/cjjs/tshj/")
+        chosen.append(known.get(path) or Column(path=path, name="", town=parts[0]))
+    if not town_slugs and not column_paths:
+        chosen = [c for t in towns for c in t.columns]
+    seen: set[str] = set()
+    return [c for c in chosen if not (c.path in seen or seen.add(c.path))]
+
+
+def town_by_slug(towns: list[Town], slug: str) -> Town | None:
+    return next((t for t in towns if t.slug == slug), None)
+
+
+class SiteMap:
+    """Maps www.dg.gov.cn URLs onto a site root (the real site or a mirror) and back.
+
+    Fetch URLs are what goes on the wire and into the WARC; canonical URLs
+    (https://www.dg.gov.cn/...) are what records and the database use, so a mirror crawl
+    and a live crawl describe the same articles.
+    """
+
+    def __init__(self, site_root: str = CANONICAL_ROOT):
+        self.root = validate_site_root(site_root)
+        parts = urlsplit(self.root)
+        self._scheme, self._netloc, self._path = parts.scheme, parts.netloc, parts.path
+
+    @property
+    def is_canonical(self) -> bool:
+        return self._netloc in CANONICAL_HOSTS and self._path == "/"
+
+    def in_site(self, url: str) -> bool:
+        """True for URLs on the site root or on www.dg.gov.cn (http or https)."""
+        p = urlsplit(url)
+        if p.scheme not in ("http", "https"):
+            return False
+        if p.netloc == self._netloc and p.path.startswith(self._path):
+            return True
+        return (p.hostname or "") in CANONICAL_HOSTS
+
+    def to_fetch(self, url: str) -> str:
+        """A www.dg.gov.cn URL (either scheme) as fetched from the site root."""
+        p = urlsplit(url)
+        if (p.hostname or "") in CANONICAL_HOSTS and not self.is_canonical:
+            path = self._path.rstrip("/") + "/" + p.path.lstrip("/")
+            return urlunsplit((self._scheme, self._netloc, path, p.query, ""))
+        return urlunsplit((p.scheme, p.netloc, p.path, p.query, ""))
+
+    def to_canonical(self, url: str) -> str:
+        """A fetch URL back on https://www.dg.gov.cn/."""
+        p = urlsplit(url)
+        if p.netloc == self._netloc and p.path.startswith(self._path):
+            rest = p.path[len(self._path):]
+            return urlunsplit(("https", "www.dg.gov.cn", "/" + rest, p.query, ""))
+        if (p.hostname or "") in CANONICAL_HOSTS:
+            return urlunsplit(("https", "www.dg.gov.cn", p.path, p.query, ""))
+        return url
+
+    def column_url(self, column: Column) -> str:
+        return self.root + column.path
+
+
+def validate_site_root(url: str) -> str:
+    """Return the site root with a trailing slash, or raise ConfigError."""
+    p = urlsplit(url.strip())
+    if p.scheme not in ("http", "https") or not p.hostname or p.query or p.fragment:
+        raise ConfigError(f"malformed --site-root {url!r}: expected http(s)://host[:port]/")
+    try:
+        p.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ConfigError(f"malformed --site-root {url!r}: {exc}") from None
+    path = p.path if p.path.endswith("/") else p.path + "/"
+    return urlunsplit((p.scheme, p.netloc, path, "", ""))

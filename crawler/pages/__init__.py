@@ -1,0 +1,18 @@
+"""Page objects. Pure: URL and body in, record or listing out; no requests, settings or DB."""
+
+from __future__ import annotations
+
+from crawler.pages.listing import Listing, is_article_url, parse_listing
+
+__all__ = ["Listing", "extract_record", "is_article_url", "parse_listing"]
+
+
+def extract_record(body: bytes | str, url: str, *, encoding: str | None = None) -> dict:
+    """The contract record (without `capture`) of one article page.
+
+    `body` is the page as received (bytes, decoded by the HTTP header `encoding` if given,
+    else by `<meta charset>`, else sniffed) or already-decoded text; `url` is canonical.
+    """
+    from crawler.pages.article import ArticlePage
+
+    return ArticlePage(body, url, encoding=encoding).to_record()
