@@ -72,7 +72,9 @@ def normalize_column_path(path: str) -> str:
     return p
 
 
-def select_columns(towns: list[Town], town_slugs: list[str], column_paths: list[str]) -> list[Column]:
+def select_columns(
+    towns: list[Town], town_slugs: list[str], column_paths: list[str]
+) -> list[Column]:
     """The columns a crawl covers: named towns' columns plus named column paths.
 
     Nothing named means every configured column. A column path that is not configured is
@@ -140,7 +142,7 @@ class SiteMap:
         """A fetch URL back on https://www.dg.gov.cn/."""
         p = urlsplit(url)
         if p.netloc == self._netloc and p.path.startswith(self._path):
-            rest = p.path[len(self._path):]
+            rest = p.path[len(self._path) :]
             return urlunsplit(("https", "www.dg.gov.cn", "/" + rest, p.query, ""))
         if (p.hostname or "") in CANONICAL_HOSTS:
             return urlunsplit(("https", "www.dg.gov.cn", p.path, p.query, ""))

@@ -1,0 +1,119 @@
+"""Column list pages: article links and the page bar. Pure: URL and body in, Listing out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from parsel import Selector
+
+ARTICLE_PATH = re.compile(r"/content/(m?)post_(\d+)\.html$")
+PAGE_NAME = re.compile(r"(?:^|/)index(?:_(\d+))?\.html$")
+# createPageHTML('page_div', TOTAL, CURRENT, 'index', 'html', ITEMS): the platform's JS page bar.
+CREATE_PAGE = re.compile(
+    r"createPageHTML\(\s*(?:['\"][^'\"]*['\"]\s*,\s*)?(\d+)\s*,\s*(\d+)\s*,\s*['\"]([\w-]+)['\"]\s*,\s*['\"](\w+)['\"]"
+)
+PAGE_BAR_WORDS = ("首页", "上一页", "下一页", "尾页", "首頁", "上一頁", "下一頁", "尾頁")
+NEXT_WORDS = ("下一页", "下一頁")
+
+# List items: the current template, then the older one; any link to a post is the fallback.
+ITEM_LINKS = (
+    "div.list-right_title a::attr(href)",
+    "div.cen-div-1 div.con-right div.list_div a::attr(href)",
+)
+
+
+@dataclass
+class Listing:
+    article_urls: list[str] = field(default_factory=list)  # absolute, as linked, in page order
+    page_urls: list[str] = field(default_factory=list)  # every other list page the bar links
+    next_url: str | None = None  # the page after this one, if any
+    requisite_urls: list[str] = field(default_factory=list)  # stylesheets, scripts, images
+
+
+def is_article_url(url: str) -> bool:
+    """True for desktop article pages (`.../content/post_<id>.html`); mobile copies excluded."""
+    m = ARTICLE_PATH.search(urlsplit(url).path)
+    return bool(m) and not m.group(1)
+
+
+def article_id(url: str) -> int | None:
+    m = ARTICLE_PATH.search(urlsplit(url).path)
+    return int(m.group(2)) if m else None
+
+
+def page_number(url: str) -> int:
+    """1 for `index.html` or the column folder, N for `index_N.html`."""
+    m = PAGE_NAME.search(urlsplit(url).path)
+    return int(m.group(1)) if m and m.group(1) else 1
+
+
+def requisites(sel: Selector, base: str) -> list[str]:
+    """Stylesheets, scripts and images a page needs to replay."""
+    out = []
+    for href in sel.css(
+        'link[rel~="stylesheet"]::attr(href), script::attr(src), img::attr(src)'
+    ).getall():
+        href = href.strip()
+        if href and not href.startswith(("data:", "javascript:")):
+            out.append(urljoin(base, href))
+    return list(dict.fromkeys(out))
+
+
+def parse_listing(body: bytes | str, url: str, *, encoding: str | None = None) -> Listing:
+    if isinstance(body, bytes):
+        text = body.decode(encoding or "utf-8", errors="replace")
+    else:
+        text = body
+    sel = Selector(text=text or "<html></html>")
+    base = sel.css("base::attr(href)").get() or url
+
+    links: list[str] = []
+    for query in ITEM_LINKS:
+        links = [urljoin(base, h.strip()) for h in sel.css(query).getall()]
+        links = [u for u in links if is_article_url(u)]
+        if links:
+            break
+    if not links:  # template drift: any link to a post page
+        links = [urljoin(base, h.strip()) for h in sel.css("a::attr(href)").getall()]
+        links = [u for u in links if is_article_url(u)]
+
+    listing = Listing(article_urls=list(dict.fromkeys(links)), requisite_urls=requisites(sel, base))
+    current = page_number(url)
+    pages: list[str] = []
+    for a in sel.css("a[href]"):
+        href = a.attrib["href"].strip()
+        label = "".join(a.css("::text").getall()).strip()
+        target = urljoin(base, href)
+        if not PAGE_NAME.search(urlsplit(target).path):
+            continue
+        if label in PAGE_BAR_WORDS or label.isdigit() or label == "":
+            pages.append(target)
+            if label in NEXT_WORDS:
+                listing.next_url = target
+
+    m = CREATE_PAGE.search(text)
+    if m:
+        total, cur, name, ext = int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)
+        folder = urljoin(url, "./")
+        # TRS-style bars count from 0 (index.html, index_1.html, …); others from 1
+        # (index.html, index_2.html, …). The current page's own number tells which.
+        zero_based = cur == current - 1
+        numbers = range(1, total) if zero_based else range(2, total + 1)
+        js_pages = [f"{folder}{name}_{n}.{ext}" for n in numbers]
+        pages.extend(js_pages)
+        nxt = cur + 1
+        if zero_based and nxt < total:
+            listing.next_url = f"{folder}{name}_{nxt}.{ext}"
+        elif not zero_based and nxt <= total:
+            listing.next_url = f"{folder}{name}_{nxt}.{ext}"
+
+    own = {url, urljoin(url, "./"), urljoin(url, "index.html")}
+    listing.page_urls = [p for p in dict.fromkeys(pages) if p not in own]
+    if listing.next_url in own:
+        listing.next_url = None
+    if listing.next_url is None:  # a bar without a 下一页 link: the next number
+        want = current + 1
+        listing.next_url = next((p for p in listing.page_urls if page_number(p) == want), None)
+    return listing

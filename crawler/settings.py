@@ -1,0 +1,69 @@
+"""Scrapy settings for dgarchive. The only module that reads environment variables.
+
+Defaults are polite to the real site: robots.txt obeyed, AutoThrottle on, at most two
+requests at once per host, and a User-Agent that names the project and a contact URL.
+A mirror or benchmark run lifts them with `-s` settings.
+"""
+
+from __future__ import annotations
+
+import os
+
+from crawler import __version__
+
+BOT_NAME = "dgarchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Politeness
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_DELAY = 0.5
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 2
+CONTACT_URL = "https://www.dg.gov.cn/"  # replace with the operator's own page or mailto:
+# USER_AGENT is derived from CONTACT_URL (see TownNewsSpider.update_settings) unless set.
+USER_AGENT = f"dgarchive/{__version__} (+archival crawler; contact: {CONTACT_URL})"
+
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+# Keep the real reason phrase of every response for the WARC status line.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.downloader.ReasonPhraseDownloadHandler",
+    "https": "crawler.downloader.ReasonPhraseDownloadHandler",
+}
+
+# Crawl
+CRAWL_SITE_ROOT = "https://www.dg.gov.cn/"
+CRAWL_PAGE_REQUISITES = True  # stylesheets, scripts and images of archived pages
+CRAWL_INCREMENTAL = True  # skip stored articles; stop at the first all-known list page
+CRAWL_DISCOVERY = "pages"  # "pages" (list pages) or "feed" (column JSON feed where known)
+CRAWL_REVISIT_OLDER_THAN = -1  # days; >= 0 re-checks stored articles with conditional GETs
+
+# Capture
+WARC_ENABLED = True
+WARC_DIR = os.environ.get("DGARCHIVE_ARCHIVE") or "archive"
+WARC_PREFIX = "DGARCHIVE"
+WARC_MAX_SIZE = 1_000_000_000
+
+# Storage
+DB_ENABLED = True
+DB_URL = os.environ.get("DGARCHIVE_DB") or "sqlite:///dgarchive.sqlite"
+DB_BATCH_SIZE = 50
+
+EXTENSIONS = {
+    "pipelines.warc.WarcCapture": 100,
+    "crawler.report.RunReport": 200,
+    "crawler.logs.Progress": 300,
+}
+ITEM_PIPELINES = {
+    "pipelines.cleaning.CleaningPipeline": 100,
+    "pipelines.database.DatabasePipeline": 800,
+}
+REPORT_FILE = None

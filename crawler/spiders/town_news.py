@@ -1,0 +1,292 @@
+"""TownNewsSpider: decides what to fetch in a town's news columns; page objects parse."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from w3lib.encoding import http_content_type_encoding
+
+from crawler import __version__
+from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
+from crawler.pages import extract_record, is_article_url, parse_listing
+from crawler.pages.listing import page_number
+
+log = logging.getLogger(__name__)
+
+
+def _split(value: str | list[str] | None) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    return [v.strip() for v in value if v and v.strip()]
+
+
+class TownNewsSpider(scrapy.Spider):
+    """Crawls the configured news columns: list pages, page bar, articles, page requisites.
+
+    Arguments (`-a` with `scrapy crawl`, flags with `dgarchive crawl`): `town` and `column`
+    (comma-separated; none means every configured column), `site_root`, `full` (walk every
+    list page even when incremental), `known` (preloaded {canonical URL: last capture}).
+
+    Settings read: CRAWL_SITE_ROOT, CRAWL_PAGE_REQUISITES, CRAWL_INCREMENTAL, CRAWL_DISCOVERY,
+    CRAWL_REVISIT_OLDER_THAN, DB_ENABLED, DB_URL, CONTACT_URL.
+    """
+
+    name = "town_news"
+
+    @classmethod
+    def update_settings(cls, settings) -> None:
+        super().update_settings(settings)
+        # An identifying User-Agent built from the operator's contact URL, unless set outright.
+        if settings.getpriority("USER_AGENT") <= settings.getpriority("CONTACT_URL"):
+            contact = settings.get("CONTACT_URL")
+            settings.set(
+                "USER_AGENT",
+                f"dgarchive/{__version__} (+archival crawler; contact: {contact})",
+                priority=settings.getpriority("CONTACT_URL"),
+            )
+
+    def __init__(
+        self,
+        town: str | list[str] | None = None,
+        column: str | list[str] | None = None,
+        site_root: str | None = None,
+        full: bool | str = False,
+        known: dict[str, dict] | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.town_slugs = _split(town)
+        self.column_paths = _split(column)
+        self._site_root = site_root
+        self.full = full in (True, "1", "true", "True", "yes")
+        self._known = known
+        towns = load_towns()
+        self.selected: list[Column] = select_columns(towns, self.town_slugs, self.column_paths)
+        self._towns = towns
+        self.towns = sorted({c.town for c in self.selected})
+        self.columns = [c.path for c in self.selected]
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        s = crawler.settings
+        spider.sitemap = SiteMap(spider._site_root or s.get("CRAWL_SITE_ROOT"))
+        spider.allowed_domains = sorted(
+            {urlsplit(spider.sitemap.root).hostname or "", "www.dg.gov.cn"}
+        )
+        spider.requisites = s.getbool("CRAWL_PAGE_REQUISITES", True)
+        spider.incremental = s.getbool("CRAWL_INCREMENTAL", True) and not spider.full
+        spider.discovery = s.get("CRAWL_DISCOVERY", "pages")
+        spider.revisit_days = s.getfloat("CRAWL_REVISIT_OLDER_THAN", -1)
+        if spider._known is None and spider.incremental and s.getbool("DB_ENABLED", True):
+            spider._known = _load_known(s.get("DB_URL"))
+        spider.known = spider._known or {}
+        return spider
+
+    # -- discovery ---------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for column in self.selected:
+            if self.discovery == "feed" and column.feed:
+                url = f"{self.sitemap.root}postmeta/i/{column.feed}.json"
+                yield self._request(url, self.parse_feed, column)
+            else:
+                yield self._request(self.sitemap.column_url(column), self.parse_listing, column)
+        for request in self._revisits():
+            yield request
+
+    def _request(self, url: str, callback, column: Column, **meta: Any) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.on_error,
+            cb_kwargs={"column": column},
+            meta={"dgarchive_column": column.path, **meta},
+        )
+
+    def _in_column(self, url: str, column: Column) -> bool:
+        fetch = self.sitemap.to_fetch(url)
+        return fetch.startswith(self.sitemap.root + column.path)
+
+    def _known_in(self, column: Column) -> bool:
+        prefix = "https://www.dg.gov.cn/" + column.path
+        return any(u.startswith(prefix) for u in self.known)
+
+    def parse_listing(self, response: Response, column: Column):
+        if not isinstance(response, TextResponse):
+            return
+        listing = parse_listing(response.body, response.url, encoding=response.encoding)
+        new = 0
+        for link in listing.article_urls:
+            if not self._in_column(link, column):
+                continue
+            canonical = self.sitemap.to_canonical(self.sitemap.to_fetch(link))
+            if self.incremental and canonical in self.known:
+                self.crawler.stats.inc_value("crawl/known_skipped")
+                continue
+            new += 1
+            yield self._request(self.sitemap.to_fetch(link), self.parse_article, column)
+        self.crawler.stats.inc_value("crawl/list_pages")
+
+        walk_all = not self.incremental or not self._known_in(column)
+        if walk_all:
+            pages = listing.page_urls
+        elif new and listing.next_url:
+            # Incremental: walk one page at a time and stop at the first all-known page.
+            pages = [listing.next_url]
+        else:
+            pages = []
+        for page in pages:
+            if self._in_column(page, column) and page_number(page) > 0:
+                yield self._request(self.sitemap.to_fetch(page), self.parse_listing, column)
+        if self.requisites and (new or walk_all):
+            yield from self._requisites(listing.requisite_urls, column)
+
+    def parse_feed(self, response: Response, column: Column):
+        try:
+            feed = json.loads(response.body)
+            articles = feed.get("articles", [])
+        except (ValueError, AttributeError) as exc:
+            self._fail(response.url, f"unreadable column feed: {exc}")
+            return
+        for entry in articles:
+            url = entry.get("url") if isinstance(entry, dict) else None
+            if not url or not is_article_url(url) or not self._in_column(url, column):
+                continue
+            canonical = self.sitemap.to_canonical(self.sitemap.to_fetch(url))
+            if self.incremental and canonical in self.known:
+                self.crawler.stats.inc_value("crawl/known_skipped")
+                continue
+            yield self._request(self.sitemap.to_fetch(url), self.parse_article, column)
+
+    def _requisites(self, urls: list[str], column: Column):
+        for url in urls:
+            if self.sitemap.in_site(url):
+                yield scrapy.Request(
+                    self.sitemap.to_fetch(url),
+                    callback=self.parse_requisite,
+                    errback=self.on_error,
+                    meta={"dgarchive_column": column.path},
+                )
+
+    def _revisits(self):
+        """Conditional re-fetches of stored articles older than CRAWL_REVISIT_OLDER_THAN."""
+        if self.revisit_days < 0 or not self.known:
+            return
+        cutoff = datetime.now(UTC) - timedelta(days=self.revisit_days)
+        by_path = {c.path: c for c in self.selected}
+        for url, last in self.known.items():
+            column = next(
+                (c for p, c in by_path.items() if url.startswith("https://www.dg.gov.cn/" + p)),
+                None,
+            )
+            if column is None or _parse_time(last.get("fetched_at")) > cutoff:
+                continue
+            headers = {}
+            if last.get("etag"):
+                headers["If-None-Match"] = last["etag"]
+            if last.get("last_modified"):
+                headers["If-Modified-Since"] = last["last_modified"]
+            request = self._request(
+                self.sitemap.to_fetch(url),
+                self.parse_article,
+                column,
+                dgarchive_revisit={
+                    "refers_to_uri": last.get("target_uri") or last.get("fetch_url") or url,
+                    "refers_to_date": last.get("fetched_at"),
+                    "refers_to_record_id": last.get("warc_record_id"),
+                    "payload_digest": last.get("payload_digest"),
+                },
+                handle_httpstatus_list=[304],
+            )
+            request.headers.update(headers)
+            yield request.replace(dont_filter=True)
+
+    # -- parsing -----------------------------------------------------------------------
+
+    def parse_article(self, response: Response, column: Column):
+        canonical = self.sitemap.to_canonical(response.url)
+        capture = dict(response.meta.get("warc") or {})
+        if capture:
+            capture["etag"] = _header(response, b"ETag")
+            capture["last_modified"] = _header(response, b"Last-Modified")
+        if response.meta.get("warc_revisit"):
+            self.crawler.stats.inc_value("crawl/revisits_unchanged")
+            yield {"revisit": True, "url": canonical, "capture": capture, "town": column.town}
+            return
+        if response.status == 304:  # not modified but no revisit record: nothing to store
+            return
+        encoding = http_content_type_encoding(_header(response, b"Content-Type") or "")
+        record = extract_record(response.body, canonical, encoding=encoding)
+        if not record.get("column"):
+            record["column"] = column.name or None
+        town = town_by_slug(self._towns, column.town)
+        if not record.get("site") and town is not None:
+            record["site"] = town.site
+        record["capture"] = capture
+        record["town"] = column.town
+        record["column_path"] = column.path
+        if self.requisites:
+            # Content images; stylesheets and page chrome come with the list pages.
+            yield from self._requisites([i["src"] for i in record.get("images", [])], column)
+        yield record
+
+    def parse_requisite(self, response: Response):
+        return None  # archived by the capture; nothing to extract
+
+    # -- failures ----------------------------------------------------------------------
+
+    def on_error(self, failure):
+        request = failure.request
+        if failure.check(HttpError):
+            response = failure.value.response
+            reason = f"HTTP {response.status}"
+        else:
+            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        self._fail(request.url, reason)
+
+    def _fail(self, url: str, reason: str) -> None:
+        log.warning("failed %s: %s", url, reason)
+        from crawler.report import record_failure
+
+        record_failure(self.crawler.stats, url, reason)
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _parse_time(value: str | None) -> datetime:
+    if not value:
+        return datetime.min.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _load_known(db_url: str | None) -> dict[str, dict]:
+    """Stored articles and their last capture, for the incremental crawl."""
+    if not db_url:
+        return {}
+    from pipelines.database import RecordStore, make_engine, schema_state
+
+    engine = make_engine(db_url)
+    try:
+        if schema_state(engine) == "empty":
+            return {}
+        return RecordStore(engine).known_articles()
+    finally:
+        engine.dispose()
