@@ -1,0 +1,73 @@
+"""Baseline for bench_crawl: a bare Scrapy spider that follows the same links, writes nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import scrapy
+
+POST = re.compile(r"/content/post_\d+\.html$")
+PAGE = re.compile(r"/index(_\d+)?\.html$")
+
+
+class BareSpider(scrapy.Spider):
+    name = "bare"
+
+    def __init__(self, root: str, columns: str, stats_file: str, **kw):
+        super().__init__(**kw)
+        self.root = root.rstrip("/") + "/"
+        self.column_paths = columns.split(",")
+        self.stats_file = stats_file
+
+    async def start(self):
+        for path in self.column_paths:
+            yield scrapy.Request(
+                self.root + path, callback=self.parse_list, cb_kwargs={"path": path}
+            )
+
+    def _local(self, href: str) -> str:
+        return re.sub(r"^https?://www\.dg\.gov\.cn/", self.root, href)
+
+    def parse_list(self, response, path):
+        for href in response.css("a::attr(href)").getall():
+            url = self._local(response.urljoin(href))
+            if not url.startswith(self.root + path):
+                continue
+            if POST.search(url):
+                yield scrapy.Request(url, callback=self.parse_article)
+            elif PAGE.search(url):
+                yield scrapy.Request(url, callback=self.parse_list, cb_kwargs={"path": path})
+        for m in re.finditer(r"createPageHTML\([^,]*,\s*(\d+)", response.text):
+            for n in range(2, int(m.group(1)) + 1):
+                yield scrapy.Request(
+                    f"{self.root}{path}index_{n}.html",
+                    callback=self.parse_list,
+                    cb_kwargs={"path": path},
+                )
+        for src in response.css("link[rel=stylesheet]::attr(href), img::attr(src)").getall():
+            yield scrapy.Request(self._local(response.urljoin(src)), callback=self.ignore)
+
+    def parse_article(self, response):
+        for src in response.css("img::attr(src)").getall():
+            yield scrapy.Request(self._local(response.urljoin(src)), callback=self.ignore)
+
+    def ignore(self, response):
+        return None
+
+    def closed(self, reason):
+        stats = self.crawler.stats.get_stats()
+        elapsed = (
+            (stats["finish_time"] - stats["start_time"]).total_seconds()
+            if "finish_time" in stats
+            else None
+        )
+        with open(self.stats_file, "w") as fh:
+            json.dump(
+                {
+                    "responses": stats.get("response_received_count", 0),
+                    "elapsed": elapsed,
+                    "reason": reason,
+                },
+                fh,
+            )

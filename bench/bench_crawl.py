@@ -1,0 +1,186 @@
+"""Crawl throughput: the full project against a bare Scrapy spider on the same mirror.
+
+`python -m bench.bench_crawl [--articles 2000] [--rounds 1]` starts the project's mirror
+with N articles in its own process, then crawls it, in alternating order:
+  - project: `dgarchive crawl --full` with capture, cleaning, extraction and storage on;
+  - bare:    bench/bare_spider.py, plain Scrapy following the same links, writing nothing.
+Both run with the same mirror settings. It prints pages per second for each and the ratio
+(target: project >= 0.85 of bare), then measures an incremental re-crawl with nothing new:
+requests besides robots.txt and bytes written, relative to the first crawl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SETTINGS = {
+    "AUTOTHROTTLE_ENABLED": "False",
+    "DOWNLOAD_DELAY": "0",
+    "CONCURRENT_REQUESTS": "16",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+    "LOG_LEVEL": "WARNING",
+}
+COLUMNS = "houjie/cjjs/tshj/,houjie/xwzx/zhxw/"
+
+
+def start_mirror(articles: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.mocksite", "--articles", str(articles), "--port", "0"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()
+    url = line.strip().rsplit(" ", 1)[-1]
+    if not url.startswith("http"):
+        proc.kill()
+        raise SystemExit(f"mirror did not start: {line!r}")
+    return proc, url
+
+
+def _sflags() -> list[str]:
+    out = []
+    for k, v in SETTINGS.items():
+        out += ["-s", f"{k}={v}"]
+    return out
+
+
+def project_crawl(url: str, work: Path, *extra: str) -> dict:
+    report = work / f"report-{time.monotonic_ns()}.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crawler.cli",
+            "-q",
+            "crawl",
+            "--town",
+            "houjie",
+            "--site-root",
+            url,
+            "--archive",
+            str(work / "archive"),
+            "--db",
+            f"sqlite:///{work / 'db.sqlite'}",
+            "--report",
+            str(report),
+            *_sflags(),
+            *extra,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if not report.exists():
+        raise SystemExit(
+            f"project crawl wrote no report (exit {proc.returncode}): {proc.stderr[-2000:]}"
+        )
+    data = json.loads(report.read_text())
+    elapsed = (
+        datetime.fromisoformat(data["finished_at"]) - datetime.fromisoformat(data["started_at"])
+    ).total_seconds()
+    responses = sum(int(v) for v in data.get("responses_by_status", {}).values())
+    return {"responses": responses, "elapsed": elapsed, "report": data, "exit": proc.returncode}
+
+
+def bare_crawl(url: str, work: Path) -> dict:
+    stats = work / f"bare-{time.monotonic_ns()}.json"
+    env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "runspider",
+            str(REPO / "bench" / "bare_spider.py"),
+            "-a",
+            f"root={url}",
+            "-a",
+            f"columns={COLUMNS}",
+            "-a",
+            f"stats_file={stats}",
+            "-s",
+            "ROBOTSTXT_OBEY=True",
+            "-s",
+            "TELNETCONSOLE_ENABLED=False",
+            *_sflags(),
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(stats.read_text())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--articles", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=1)
+    args = ap.parse_args()
+    mirror, url = start_mirror(args.articles)
+    try:
+        project_rates, bare_rates, first = [], [], None
+        with tempfile.TemporaryDirectory(prefix="dgbench-") as tmp:
+            for rnd in range(args.rounds):
+                order = ("bare", "project") if rnd % 2 == 0 else ("project", "bare")
+                for kind in order:
+                    work = Path(tmp) / f"{kind}-{rnd}"
+                    work.mkdir()
+                    if kind == "bare":
+                        r = bare_crawl(url, work)
+                        bare_rates.append(r["responses"] / r["elapsed"])
+                        print(
+                            f"bare    round {rnd}: {r['responses']} pages in {r['elapsed']:.2f}s "
+                            f"= {bare_rates[-1]:.1f} pages/s",
+                            flush=True,
+                        )
+                    else:
+                        r = project_crawl(url, work, "--full")
+                        project_rates.append(r["responses"] / r["elapsed"])
+                        first = first or (work, r)
+                        print(
+                            f"project round {rnd}: {r['responses']} pages in {r['elapsed']:.2f}s "
+                            f"= {project_rates[-1]:.1f} pages/s (exit {r['exit']}, "
+                            f"{r['report'].get('new_articles')} new articles)",
+                            flush=True,
+                        )
+            p, b = statistics.median(project_rates), statistics.median(bare_rates)
+            print(
+                f"crawl throughput: project {p:.1f} pages/s, bare scrapy {b:.1f} pages/s, "
+                f"ratio {p / b:.3f} (target >= 0.85)"
+            )
+
+            work, r1 = first
+            r2 = project_crawl(url, work)
+            rep1, rep2 = r1["report"], r2["report"]
+            req2 = int(rep2.get("requests", 0)) - 1  # minus robots.txt
+            bytes1, bytes2 = int(rep1.get("bytes_written", 0)), int(rep2.get("bytes_written", 0))
+            print(
+                f"re-crawl with nothing new: {req2} requests besides robots.txt (target <= 2), "
+                f"{bytes2} bytes written = {100 * bytes2 / max(bytes1, 1):.2f}% of the first "
+                f"crawl's {bytes1} (target <= 1%), {rep2.get('new_articles')} new articles, "
+                f"{rep2.get('known_skipped')} known skipped"
+            )
+    finally:
+        mirror.terminate()
+        mirror.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""End to end: a real crawl of the project's mirror into WARC files, checked with warcio and pywb."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from tests.e2e import crawl_mirror, dgarchive, warc_files
+from tests.mocksite import MockSite
+
+pytestmark = pytest.mark.e2e
+
+
+def to_mirror(site: MockSite, canonical: str) -> str:
+    return site.url.rstrip("/") + urlsplit(canonical).path
+
+
+@pytest.fixture(scope="module")
+def site():
+    s = MockSite(articles=60, per_page=20, faults=True)
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def crawl(site, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("crawl")
+    archive = tmp / "archive"
+    run = crawl_mirror(
+        site.url, archive, f"sqlite:///{tmp / 'db.sqlite'}", "--report", str(tmp / "report.json")
+    )
+    records = []
+    for path in warc_files(archive):
+        with open(path, "rb") as fh:
+            it = ArchiveIterator(fh, check_digests=True)
+            for rec in it:
+                body = rec.content_stream().read() if rec.rec_type != "warcinfo" else b""
+                records.append(
+                    {
+                        "file": path.name,
+                        "type": rec.rec_type,
+                        "uri": rec.rec_headers.get_header("WARC-Target-URI"),
+                        "headers": rec.rec_headers,
+                        "http": rec.http_headers,
+                        "raw": body,
+                    }
+                )
+    report = (
+        json.loads((tmp / "report.json").read_text()) if (tmp / "report.json").exists() else None
+    )
+    return {"run": run, "archive": archive, "records": records, "report": report, "tmp": tmp}
+
+
+def responses(crawl) -> dict[str, dict]:
+    return {r["uri"]: r for r in crawl["records"] if r["type"] == "response"}
+
+
+def test_crawl_finishes_with_partial_success_because_of_faults(crawl):
+    run = crawl["run"]
+    # faults=True links a 404, a 500 and a dropped connection: success with some pages failed.
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert crawl["report"]["failures"], crawl["report"]
+    failed = {f["url"] for f in crawl["report"]["failures"]}
+    assert any("404" in f["reason"] for f in crawl["report"]["failures"]), failed
+
+
+def test_every_list_page_article_and_image_is_archived(site, crawl):
+    got = responses(crawl)
+    for url in site.list_page_urls():
+        mirror = to_mirror(site, url)
+        assert (
+            mirror in got
+            or mirror + "index.html" in got
+            or mirror.removesuffix("index.html") in got
+        ), url
+    for url in site.article_urls():
+        if "/private/" in url:
+            continue
+        assert to_mirror(site, url) in got, url
+    images = site.image_urls()
+    assert images
+    for url in images:
+        assert to_mirror(site, url) in got, url
+    assert site.url + "robots.txt" in got
+
+
+def test_robots_disallow_is_obeyed(site, crawl):
+    # The mirror links a disallowed article from a list page; the crawl must not fetch it.
+    linked = any(b"/houjie/private/" in r["raw"] for r in responses(crawl).values())
+    assert linked, "the mirror should link a robots-disallowed page"
+    fetched = {path for _method, path, _h in site.requests_log}
+    assert not any(p.startswith("/houjie/private/") for p in fetched)
+
+
+def test_every_file_passes_warcio_check_and_starts_with_warcinfo(crawl):
+    files = warc_files(crawl["archive"])
+    assert files
+    assert not list(crawl["archive"].glob("*.open"))
+    for path in files:
+        proc = subprocess.run(
+            [str(Path(sys.executable).parent / "warcio"), "check", "-v", str(path)],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        with open(path, "rb") as fh:
+            first = next(iter(ArchiveIterator(fh)))
+            assert first.rec_type == "warcinfo"
+
+
+def test_request_and_response_records_are_linked(crawl):
+    by_id = {r["headers"].get_header("WARC-Record-ID"): r for r in crawl["records"]}
+    requests = [r for r in crawl["records"] if r["type"] == "request"]
+    assert requests
+    for req in requests:
+        target = by_id[req["headers"].get_header("WARC-Concurrent-To")]
+        assert target["type"] == "response"
+        assert target["uri"] == req["uri"]
+    for resp in responses(crawl).values():
+        assert resp["headers"].get_header("WARC-IP-Address") == "127.0.0.1"
+
+
+def test_article_payload_equals_the_bytes_sent_and_gzip_stays_gzip(site, crawl):
+    got = responses(crawl)
+    checked_gzip = 0
+    for url in site.article_urls()[:20]:
+        rec = got[to_mirror(site, url)]
+        sent = site.body_sent(urlsplit(url).path)
+        with open(crawl["archive"] / rec["file"], "rb") as fh:
+            for r in ArchiveIterator(fh):
+                if (
+                    r.rec_type == "response"
+                    and r.rec_headers.get_header("WARC-Target-URI") == rec["uri"]
+                ):
+                    raw = r.raw_stream.read()
+                    break
+        assert raw == sent
+        if rec["http"].get_header("Content-Encoding") == "gzip":
+            assert raw[:2] == b"\x1f\x8b"
+            assert gzip.decompress(raw) == rec["raw"]
+            checked_gzip += 1
+    assert checked_gzip, "the crawler asks for gzip, so the mirror sends it"
+
+
+def test_repeated_set_cookie_headers_survive(site, crawl):
+    rec = responses(crawl)[to_mirror(site, site.article_urls()[0])]
+    cookies = [v for k, v in rec["http"].headers if k.lower() == "set-cookie"]
+    assert len(cookies) == 2, rec["http"].headers
+
+
+def test_errors_are_archived_as_received(site, crawl):
+    statuses = {r["http"].get_statuscode() for r in responses(crawl).values()}
+    assert {"200", "301", "404", "500"} <= statuses, statuses
+
+
+def test_items_carry_their_warc_location(crawl):
+    proc = dgarchive("export", "--db", f"sqlite:///{crawl['tmp'] / 'db.sqlite'}")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert lines
+    for rec in lines[:10]:
+        cap = rec["capture"]
+        with open(crawl["archive"] / cap["warc_filename"], "rb") as fh:
+            fh.seek(cap["warc_offset"])
+            r = next(iter(ArchiveIterator(fh)))
+            assert r.rec_type == "response"
+            assert r.rec_headers.get_header("WARC-Record-ID") == cap["warc_record_id"]
+            assert (
+                urlsplit(r.rec_headers.get_header("WARC-Target-URI")).path
+                == urlsplit(rec["url"]).path
+            )
+
+
+def test_pywb_replays_an_article_byte_for_byte(site, crawl, tmp_path):
+    from tests.pywb_helper import pywb_server
+
+    url = site.article_urls()[1]
+    rec = responses(crawl)[to_mirror(site, url)]
+    ts = (
+        rec["headers"]
+        .get_header("WARC-Date")
+        .replace("-", "")
+        .replace(":", "")
+        .replace("T", "")[:14]
+    )
+    with pywb_server(warc_files(crawl["archive"]), tmp_path) as base:
+        with urllib.request.urlopen(f"{base}{ts}id_/{rec['uri']}") as resp:
+            body = resp.read()
+            if resp.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+    assert body == rec["raw"]
+
+
+# -- bad input -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["crawl", "--town", "atlantis"], "unknown town"),
+        (["crawl", "--column", "nowhere/x/"], "unknown column"),
+        (["crawl", "--site-root", "ftp://example"], "malformed --site-root"),
+        (["crawl", "--site-root", "http://127.0.0.1:notaport/"], "malformed --site-root"),
+        (["crawl", "--bogus"], "unrecognized arguments"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args, fragment, tmp_path):
+    run = dgarchive(
+        *args, "--archive", str(tmp_path / "a"), "--db", f"sqlite:///{tmp_path}/d.sqlite"
+    )
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], run.stderr
+
+
+def test_unreachable_site_exits_nonzero_and_says_so(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = crawl_mirror(
+        f"http://127.0.0.1:{port}/",
+        tmp_path / "a",
+        f"sqlite:///{tmp_path}/d.sqlite",
+        "--report",
+        str(tmp_path / "r.json"),
+    )
+    assert run.returncode == 4, run.stderr[-2000:]
+    assert "unreachable" in run.stderr.lower()
+    assert not list((tmp_path / "a").glob("*.open"))
