@@ -37,8 +37,9 @@ def dgarchive(
     *args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300
 ) -> Run:
     """Run `dgarchive ARGS` as a real process (the same entry point as the console script)."""
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    full_env.pop("DGARCHIVE_DB", None) if env is None or "DGARCHIVE_DB" not in env else None
+    # The caller's DGARCHIVE_* variables must not leak into a test's crawl.
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DGARCHIVE_")}
+    full_env = {**base, "PYTHONPATH": str(REPO), **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "crawler.cli", *args],
         cwd=cwd or REPO,
