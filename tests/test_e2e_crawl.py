@@ -238,3 +238,41 @@ def test_unreachable_site_exits_nonzero_and_says_so(tmp_path):
     assert run.returncode == 4, run.stderr[-2000:]
     assert "unreachable" in run.stderr.lower()
     assert not list((tmp_path / "a").glob("*.open"))
+
+
+def test_scrapy_crawl_works_from_the_repository_root(site, tmp_path):
+    import os
+
+    from tests.e2e import MIRROR_SETTINGS, REPO
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DGARCHIVE_")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "town_news",
+            "-a",
+            "column=houjie/xwzx/zhxw/",
+            "-a",
+            f"site_root={site.url}",
+            "-s",
+            f"WARC_DIR={tmp_path / 'a'}",
+            "-s",
+            f"DB_URL=sqlite:///{tmp_path / 'db.sqlite'}",
+            *MIRROR_SETTINGS,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    uris = set()
+    for path in warc_files(tmp_path / "a"):
+        with open(path, "rb") as fh:
+            uris |= {r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh)}
+    zhxw = [u for u in site.article_urls("houjie/xwzx/zhxw/")]
+    assert zhxw and all(to_mirror(site, u) in uris for u in zhxw)
