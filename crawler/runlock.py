@@ -1,0 +1,280 @@
+"""One crawl per archive and database at a time: `flock` run locks. No Scrapy imports.
+
+The kernel holds the lock, not the file: when the holding process dies, however it dies
+(SIGKILL, OOM killer, power cut), the lock is released with it, so a lock left behind by a
+dead crawl is taken over by the next run without any pid guessing. The file only carries the
+holder's identity (JSON) for the refusal message and for the operator who finds it.
+
+The lock file is never deleted: unlinking a file that another process has open and is about
+to lock would let two processes each hold a lock on a different inode of the "same" file.
+A clean exit empties it instead, so a non-empty file found unlocked was left by a dead run.
+
+`flock` works across containers sharing a volume on one host and on local file systems; on
+network file systems it is only as good as their lock emulation (NFSv4: yes; SMB: no).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = ".dgarchive.lock"
+
+
+class LockHeldError(RuntimeError):
+    """Another live process holds the lock. `holder` is its JSON record, or None if unreadable."""
+
+    def __init__(self, path: Path, holder: dict[str, Any] | None):
+        self.path = path
+        self.holder = holder
+        super().__init__(f"another crawl holds {path}: {describe_holder(holder)}")
+
+
+def describe_holder(holder: dict[str, Any] | None) -> str:
+    """`pid 1234 on host since 2026-11-22T00:15:00Z, run <id>` (one line)."""
+    if not holder:
+        # The holder has locked the file but not yet written it, or wrote it with an older
+        # program: the lock still stands, only its label is missing.
+        return "holder unknown (empty lock file)"
+    text = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
+    if holder.get("started_at"):
+        text += f" since {holder['started_at']}"
+    if holder.get("run_id"):
+        text += f", run {holder['run_id']}"
+    return text
+
+
+def read_holder(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The holder record in a lock file, or None if it is missing, empty or not ours."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    return _parse_holder(text)
+
+
+def _parse_holder(text: str) -> dict[str, Any] | None:
+    if not text.strip():
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _utcnow() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RunLock:
+    """An exclusive, non-blocking run lock on `path`; a context manager.
+
+    `acquire()` raises `LockHeldError` at once if a live process holds it. On success the
+    file holds `{"pid", "host", "started_at", "run_id", "argv"}`; `taken_over` is the record
+    of a dead holder whose lock file was found unlocked, or None.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        run_id: str | None = None,
+        argv: Sequence[str] | None = None,
+    ):
+        self.path = Path(path)
+        self.run_id = run_id
+        self.argv = list(sys.argv if argv is None else argv)
+        self.holder: dict[str, Any] | None = None
+        self.taken_over: dict[str, Any] | None = None
+        self._fd: int | None = None
+
+    @property
+    def locked(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> RunLock:
+        if self._fd is not None:
+            raise RuntimeError(f"{self.path} is already locked by this RunLock")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # O_CLOEXEC: a program this crawl starts must not inherit, and so outlive, the lock.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
+                os.close(fd)
+                raise
+            holder = self._read_locked_holder(fd)
+            os.close(fd)
+            raise LockHeldError(self.path, holder) from None
+        try:
+            previous = _parse_holder(_read_fd(fd))
+            if previous is not None:
+                self.taken_over = previous
+                logger.warning(
+                    "taking over stale lock %s left by a crawl that did not finish: %s",
+                    self.path,
+                    describe_holder(previous),
+                )
+            self.holder = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started_at": _utcnow(),
+                "run_id": self.run_id,
+                "argv": self.argv,
+            }
+            _write_fd(fd, json.dumps(self.holder, ensure_ascii=False) + "\n")
+        except BaseException:
+            os.close(fd)  # closing releases the flock
+            raise
+        self._fd = fd
+        return self
+
+    def _read_locked_holder(self, fd: int) -> dict[str, Any] | None:
+        # The holder writes its record right after locking: give it a moment if we came
+        # between the two, so the refusal names it.
+        holder = _parse_holder(_read_fd(fd))
+        for _ in range(5):
+            if holder is not None:
+                break
+            time.sleep(0.02)
+            holder = _parse_holder(_read_fd(fd))
+        return holder
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.ftruncate(fd, 0)  # a clean exit leaves an empty file: nothing to take over
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        state = "locked" if self.locked else "unlocked"
+        return f"<RunLock {self.path} {state}>"
+
+
+def _read_fd(fd: int) -> str:
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def _write_fd(fd: int, text: str) -> None:
+    data = text.encode("utf-8")
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    while data:
+        data = data[os.write(fd, data) :]
+    os.fsync(fd)
+
+
+class MultiLock:
+    """Several `RunLock`s taken in order, all or none; a context manager.
+
+    If one is held elsewhere, the ones already taken are released before `LockHeldError`
+    propagates. The paths are de-duplicated (two names for one file would refuse each other).
+    """
+
+    def __init__(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        run_id: str | None = None,
+        argv: Sequence[str] | None = None,
+    ):
+        unique: dict[Path, None] = {}
+        for p in paths:
+            unique.setdefault(_canonical(Path(p)), None)
+        self.locks = [RunLock(p, run_id=run_id, argv=argv) for p in unique]
+        self._stack: ExitStack | None = None
+
+    def acquire(self) -> MultiLock:
+        with ExitStack() as stack:
+            for lock in self.locks:
+                stack.enter_context(lock)
+            self._stack = stack.pop_all()
+        return self
+
+    def release(self) -> None:
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            stack.close()
+
+    def __enter__(self) -> MultiLock:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+def _canonical(path: Path) -> Path:
+    # Resolve the directory (it may be a symlink) but not a missing file.
+    return path.parent.resolve() / path.name
+
+
+def lock_path_for(archive_dir: str | os.PathLike[str], db_url: str | None = None) -> Path:
+    """The run lock of an archive directory: `<archive>/.dgarchive.lock`.
+
+    `db_url` is accepted for symmetry with `lock_paths` and does not change the answer: the
+    archive is what two crawls must never write at once.
+    """
+    return _canonical(Path(archive_dir) / LOCK_NAME)
+
+
+def sqlite_file(db_url: str | None) -> Path | None:
+    """The database file of an SQLite URL, or None for an in-memory or non-SQLite database."""
+    if not db_url:
+        return None
+    scheme, sep, rest = db_url.partition("://")
+    if not sep or scheme.split("+", 1)[0].lower() != "sqlite":
+        return None
+    # sqlite:///relative.db, sqlite:////abs/path.db; a query string carries driver options.
+    path = rest.split("?", 1)[0]
+    if not path.startswith("/"):
+        return None  # sqlite://host/... is not a file URL SQLAlchemy accepts
+    path = path[1:]
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return None
+    return Path(path)
+
+
+def lock_paths(archive_dir: str | os.PathLike[str], db_url: str | None) -> list[Path]:
+    """Every lock one crawl takes: the archive's, then one beside an SQLite database file.
+
+    Two crawls with different archives but the same SQLite file would interleave their
+    article versions, so the database file gets its own lock,
+    `<dir>/.<name>.dgarchive.lock`, unless that is the archive lock itself. A server
+    database (PostgreSQL) has no file to lock here; its runs are kept apart by sharing the
+    archive volume (see docs/operations.md).
+    """
+    paths = [lock_path_for(archive_dir)]
+    db_file = sqlite_file(db_url)
+    if db_file is not None:
+        db_lock = _canonical(db_file.parent / f".{db_file.name}.dgarchive.lock")
+        if db_lock not in paths:
+            paths.append(db_lock)
+    return paths
