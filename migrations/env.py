@@ -1,0 +1,92 @@
+"""Alembic environment: runs the migrations in versions/ against one database.
+
+Stock layout. Two ways in: `alembic upgrade head` from the repository root (URL from
+`-x db=URL` or `sqlalchemy.url` in alembic.ini), or `pipelines.database.upgrade()`, which
+hands over an open connection in `config.attributes["connection"]`.
+"""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from alembic import context
+
+from pipelines.models import FTS_TABLE, VIEWS, Base
+
+config = context.config
+
+# The command line configures logging from the ini file; a programmatic upgrade inside a
+# crawl must not reset the crawl's own logging.
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave out what the migrations create by hand and the models do not describe: the
+    views, the SQLite FTS5 table and its shadow tables, the PostgreSQL trigram indexes."""
+    if type_ == "table" and name and (name in VIEWS or name.startswith(FTS_TABLE)):
+        return False
+    if type_ == "index" and name and name.startswith("trgm_"):
+        return False
+    return True
+
+
+def render_item(type_, obj, autogen_context):
+    """Render the store's UTC timestamp type as the plain column type it stores."""
+    from pipelines.models import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def _configure(**kwargs) -> None:
+    context.configure(
+        target_metadata=target_metadata,
+        include_object=include_object,
+        render_item=render_item,
+        compare_type=True,
+        **kwargs,
+    )
+
+
+def _url() -> str:
+    return context.get_x_argument(as_dictionary=True).get("db") or config.get_main_option(
+        "sqlalchemy.url"
+    )
+
+
+def run_migrations_offline() -> None:
+    _configure(url=_url(), literal_binds=True, dialect_opts={"paramstyle": "named"})
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    from pipelines.database import make_engine
+
+    engine = make_engine(_url())
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+    finally:
+        engine.dispose()
+
+
+def _run(connection) -> None:
+    # render_as_batch: SQLite cannot ALTER most things; batch mode recreates the table.
+    _configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
