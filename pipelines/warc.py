@@ -1,0 +1,324 @@
+"""WarcCapture: archive every HTTP exchange of a crawl as WARC records. Scrapy side of capture.
+
+It listens on `response_downloaded`, which fires before the downloader middlewares (so
+before HttpCompressionMiddleware decodes gzip): the body it sees is the payload as it came
+off the wire. File handling lives in `pipelines/warcfile.py` (no Scrapy there).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+
+from crawler.downloader import WIRE_META_KEY
+from pipelines.warcfile import (
+    HttpHead,
+    RevisitOf,
+    RollingWarcWriter,
+    WarcWriteError,
+    default_reason,
+    new_record_id,
+    repair_open_files,
+    sha1_digest,
+    utc_now,
+)
+
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+REVISIT_META_KEY = "dgarchive_revisit"  # in: the stored capture of the previous fetch
+LOCATION_META_KEY = "warc"  # out: the capture location (docs/architecture.md)
+REVISIT_PROFILE_META_KEY = "warc_revisit"  # out: the revisit profile, when one was written
+
+
+class WarcCapture:
+    """Writes a request and a response record for every downloaded response.
+
+    Robots.txt, list pages, articles, images, redirects, 404s and 5xx alike. The location of
+    the response record goes to `request.meta["warc"]`, from where the spider copies it onto
+    items. With `request.meta["dgarchive_revisit"]` (`refers_to_uri`, `refers_to_date`,
+    `refers_to_record_id`, `payload_digest` of the stored capture), a 304 becomes a
+    server-not-modified revisit and a 200 with the stored payload digest an
+    identical-payload-digest revisit; `request.meta["warc_revisit"]` then names the profile.
+
+    Settings:
+      WARC_ENABLED (True), WARC_DIR ("archive"), WARC_PREFIX ("DGARCHIVE"),
+      WARC_MAX_SIZE (1_000_000_000 bytes), WARC_CRAWL_ID (a new uuid; warcinfo isPartOf),
+      and for warcinfo: ROBOTSTXT_OBEY, USER_AGENT, CRAWL_SITE_ROOT.
+
+    Stats: warc/records_written, warc/bytes_written, warc/revisits, warc/files (file names),
+    warc/write_errors.
+
+    A write error closes the spider (reason `warc_write_error`): a crawl that cannot archive
+    must not go on fetching.
+    """
+
+    def __init__(
+        self,
+        directory: str = "archive",
+        prefix: str = "DGARCHIVE",
+        max_size: int = 1_000_000_000,
+        crawl_id: str | None = None,
+        *,
+        robots_obey: bool = True,
+        user_agent: str = "",
+        site_root: str = "",
+        stats: StatsCollector | None = None,
+        close_spider: Callable[[str], Any] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        id_factory: Callable[[], str] = new_record_id,
+        hostname: str | None = None,
+        gzip: bool = True,
+    ):
+        self.directory = directory
+        self.crawl_id = crawl_id or str(uuid.uuid4())
+        self.stats = stats
+        self._close_spider = close_spider
+        self.clock = clock
+        self.failed = False
+        self.revisits = 0
+        self.writer = RollingWarcWriter(
+            directory,
+            prefix=prefix,
+            max_size=max_size,
+            warcinfo_fields={
+                "isPartOf": self.crawl_id,
+                "robots": "obey" if robots_obey else "ignore",
+                "http-header-user-agent": user_agent,
+                "dgarchive-site-root": site_root,
+            },
+            clock=clock,
+            id_factory=id_factory,
+            hostname=hostname or socket.gethostname(),
+            gzip=gzip,
+        )
+        self.builder = self.writer.builder
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcCapture:
+        s = crawler.settings
+        if not s.getbool("WARC_ENABLED", True):
+            raise NotConfigured("WARC capture disabled (WARC_ENABLED=False)")
+        ext = cls(
+            directory=s.get("WARC_DIR") or "archive",
+            prefix=s.get("WARC_PREFIX") or "DGARCHIVE",
+            max_size=s.getint("WARC_MAX_SIZE", 1_000_000_000),
+            crawl_id=s.get("WARC_CRAWL_ID") or None,
+            robots_obey=s.getbool("ROBOTSTXT_OBEY"),
+            user_agent=s.get("USER_AGENT") or "",
+            site_root=s.get("CRAWL_SITE_ROOT") or "",
+            stats=crawler.stats,
+            close_spider=lambda reason: _close_spider(crawler, reason),
+        )
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        return ext
+
+    # -- signal handlers ---------------------------------------------------------------
+
+    def spider_opened(self, spider: Spider | None = None) -> None:
+        repaired = repair_open_files(self.directory) if os.path.isdir(self.directory) else []
+        for path in repaired:
+            logger.warning("Repaired a WARC file an earlier crawl left open: %s", path)
+        if self.stats is not None:
+            self.stats.set_value("warc/crawl_id", self.crawl_id)
+            if repaired:
+                self.stats.set_value("warc/repaired_files", [_name(p) for p in repaired])
+
+    def response_downloaded(
+        self, response: Response, request: Request, spider: Spider | None = None
+    ) -> None:
+        if self.failed:
+            return  # the spider is closing; no half-archived crawl goes on silently
+        try:
+            location, profile = self._write(response, request)
+        except Exception as exc:  # noqa: BLE001 - any failure to archive stops the crawl
+            self._fail(response, exc)
+            return
+        request.meta[LOCATION_META_KEY] = location
+        if profile:
+            request.meta[REVISIT_PROFILE_META_KEY] = profile
+            self.revisits += 1
+        else:
+            request.meta.pop(REVISIT_PROFILE_META_KEY, None)
+        self._update_stats()
+
+    def spider_closed(self, spider: Spider | None = None, reason: str | None = None) -> None:
+        self.close()
+
+    def engine_stopped(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close (and rename) the current file. Safe to call more than once."""
+        try:
+            self.writer.close()
+        except OSError:
+            logger.exception("Could not close the WARC file %s", self.writer.current_path)
+            raise
+        finally:
+            self._update_stats()
+
+    # -- building records --------------------------------------------------------------
+
+    def _write(self, response: Response, request: Request) -> tuple[dict, str | None]:
+        wire = request.meta.pop(WIRE_META_KEY, None)
+        if not (
+            isinstance(wire, dict)
+            and wire.get("url") == response.url
+            and wire.get("status") == response.status
+        ):
+            wire = None  # absent, or carried over from another download by a redirect/retry
+        date = self._fetch_date(request)
+        ip = str(response.ip_address) if response.ip_address else None
+        protocol = (wire or {}).get("protocol") or response.protocol or "HTTP/1.1"
+        if not protocol.startswith("HTTP/1"):
+            protocol = "HTTP/1.1"  # HTTP/2 has no status line; WARC readers expect HTTP/1.x
+        reason = (wire or {}).get("reason")
+        if reason is None:
+            reason = request.meta.get("http_reason")
+        if reason is None:
+            reason = default_reason(response.status)
+        if wire is not None:
+            headers = wire["headers"]
+        else:
+            headers = [(k, v) for k, vs in response.headers.items() for v in vs]
+
+        req_record = self._request_record(request, response, wire, date, ip)
+
+        revisit = self._revisit_of(request)
+        digest = None
+        if revisit is not None and response.status == 304:
+            rv, meta = self.builder.not_modified_records(
+                response.url,
+                refers_to=revisit,
+                reason=reason,
+                headers=headers,
+                protocol=protocol,
+                date=date,
+                ip_address=ip,
+            )
+            return self.writer.write_revisit(req_record, rv, meta), "server-not-modified"
+        if revisit is not None and response.status == 200 and revisit.payload_digest:
+            digest = sha1_digest(response.body)
+            if digest == revisit.payload_digest:
+                rv = self.builder.revisit(
+                    response.url,
+                    profile="identical-payload-digest",
+                    refers_to=revisit,
+                    status=response.status,
+                    reason=reason,
+                    headers=headers,
+                    protocol=protocol,
+                    date=date,
+                    ip_address=ip,
+                )
+                return self.writer.write_revisit(req_record, rv), "identical-payload-digest"
+        truncated = None
+        if {"partial", "dataloss"} & set(response.flags):
+            truncated = "disconnect"
+        resp_record = self.builder.response(
+            response.url,
+            status=response.status,
+            reason=reason,
+            headers=headers,
+            body=response.body,
+            protocol=protocol,
+            date=date,
+            ip_address=ip,
+            truncated=truncated,
+        )
+        return self.writer.write_exchange(req_record, resp_record), None
+
+    def _request_record(self, request, response, wire, date, ip):
+        # The head as sent when the download handler recorded it; else from request.headers.
+        sent = (wire or {}).get("request_head")
+        head = HttpHead.parse(sent) if sent else None
+        headers = [(k, v) for k, vs in request.headers.items() for v in vs]
+        return self.builder.request(
+            response.url,
+            method=request.method,
+            headers=headers,
+            body=request.body or b"",
+            head=head,
+            date=date,
+            ip_address=ip,
+        )
+
+    def _fetch_date(self, request: Request) -> datetime:
+        # WARC-Date is when the capture began: now, less the time the download took.
+        now = self.clock()
+        latency = request.meta.get("download_latency")
+        if isinstance(latency, int | float) and latency > 0:
+            return now - timedelta(seconds=latency)
+        return now
+
+    @staticmethod
+    def _revisit_of(request: Request) -> RevisitOf | None:
+        info = request.meta.get(REVISIT_META_KEY)
+        if not isinstance(info, dict):
+            return None
+        uri, date = info.get("refers_to_uri"), info.get("refers_to_date")
+        if not uri or not date:
+            return None  # a revisit that names no capture cannot be resolved by replay tools
+        return RevisitOf(
+            target_uri=uri,
+            date=date,
+            record_id=info.get("refers_to_record_id") or None,
+            payload_digest=info.get("payload_digest") or None,
+        )
+
+    # -- failures and stats -------------------------------------------------------------
+
+    def _fail(self, response: Response, exc: Exception) -> None:
+        self.failed = True
+        kind = "disk full" if isinstance(exc, WarcWriteError) else type(exc).__name__
+        logger.critical(
+            "WARC capture failed (%s) for %s: %s. Closing the spider: a crawl that cannot "
+            "archive what it fetches must not go on.",
+            kind,
+            response.url,
+            exc,
+            exc_info=exc,
+        )
+        if self.stats is not None:
+            self.stats.inc_value("warc/write_errors")
+        if self._close_spider is not None:
+            self._close_spider("warc_write_error")
+
+    def _update_stats(self) -> None:
+        if self.stats is None:
+            return
+        w = self.writer
+        self.stats.set_value("warc/records_written", w.records_written)
+        self.stats.set_value("warc/bytes_written", w.bytes_written)
+        self.stats.set_value("warc/revisits", self.revisits)
+        self.stats.set_value("warc/files", [_name(p) for p in w.files])
+
+
+def _close_spider(crawler: Crawler, reason: str) -> None:
+    engine = crawler.engine
+    if engine is None or engine.spider is None:
+        return
+    d = deferred_from_coro(engine.close_spider_async(reason=reason))
+    d.addErrback(lambda f: logger.error("Could not close the spider: %s", f.value))
+
+
+def _name(path: str) -> str:
+    return os.path.basename(path)
