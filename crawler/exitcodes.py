@@ -29,13 +29,34 @@ REASON_SITE_UNREACHABLE = "site_unreachable"
 REASON_ARCHIVE = "archive_error"
 REASON_SHUTDOWN = "shutdown"  # Scrapy's own reason after SIGINT/SIGTERM
 
-_REASON_CODES: dict[str, ExitCode] = {
+REASON_CODES: dict[str, ExitCode] = {
     REASON_DATABASE: ExitCode.DATABASE_UNREACHABLE,
-    "database_unreachable": ExitCode.DATABASE_UNREACHABLE,
     REASON_SITE_UNREACHABLE: ExitCode.SITE_UNREACHABLE,
     REASON_ARCHIVE: ExitCode.ARCHIVE_ERROR,
     REASON_SHUTDOWN: ExitCode.INTERRUPTED,
 }
+# Components name their reasons after themselves (`warc_write_error`, `db_schema_behind`):
+# a prefix is enough to know the cause.
+REASON_PREFIXES: tuple[tuple[str, ExitCode], ...] = (
+    ("database_", ExitCode.DATABASE_UNREACHABLE),
+    ("db_", ExitCode.DATABASE_UNREACHABLE),
+    ("archive_", ExitCode.ARCHIVE_ERROR),
+    ("warc_", ExitCode.ARCHIVE_ERROR),
+    ("site_", ExitCode.SITE_UNREACHABLE),
+)
+
+
+def cause_of(reason: str | None) -> ExitCode | None:
+    """The exit code a finish reason names a cause for, or None for any other reason."""
+    if reason is None:
+        return None
+    if reason in REASON_CODES:
+        return REASON_CODES[reason]
+    for prefix, code in REASON_PREFIXES:
+        if reason.startswith(prefix):
+            return code
+    return None
+
 
 # Reasons for a crawl that ran as asked: the operator's own limits (CLOSESPIDER_TIMEOUT,
 # _ITEMCOUNT, _PAGECOUNT) end a run on purpose, so they count as finished.
@@ -47,15 +68,16 @@ COMPLETE_REASONS = frozenset(
 def exit_code_for(reason: str | None, failures: int) -> ExitCode:
     """The exit code of a crawl that closed with `reason` after `failures` failed pages.
 
-    A reason that names a cause (database, site, archive, shutdown) wins over the failure
-    count. Any other reason that is not a normal finish (e.g. `closespider_errorcount`,
-    `memusage_exceeded`, a component's own `CloseSpider("…")`) means the crawl stopped
-    early: its archive is usable but incomplete, which is PARTIAL.
+    A reason that names a cause (database, site, archive, shutdown; see `cause_of`) wins
+    over the failure count. Any other reason that is not a normal finish (e.g.
+    `closespider_errorcount`, `memusage_exceeded`, a component's own `CloseSpider("…")`)
+    means the crawl stopped early: its archive is usable but incomplete, which is PARTIAL.
     """
     if reason is None:
         return ExitCode.SOFTWARE_ERROR
-    if reason in _REASON_CODES:
-        return _REASON_CODES[reason]
+    cause = cause_of(reason)
+    if cause is not None:
+        return cause
     if reason not in COMPLETE_REASONS or failures:
         return ExitCode.PARTIAL
     return ExitCode.OK

@@ -1,0 +1,358 @@
+"""The run report: one crawl's JSON summary, its last log line and its exit code. Scrapy.
+
+Components count into the crawl stats (`db/articles_new`, `warc/bytes_written`, …) and call
+`record_failure()`; `RunReport` turns the stats into the report at `spider_closed`, writes it
+atomically, and logs the one-line summary when the engine has stopped, after Scrapy's own
+closing lines, so it is the run's last log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
+
+from crawler import __version__
+from crawler.exitcodes import REASON_SITE_UNREACHABLE, ExitCode, cause_of, exit_code_for
+
+logger = logging.getLogger(__name__)
+
+FAILURES_KEY = "crawl/failures"
+REASON_MAX = 300  # a reason is one line for an operator, not a traceback
+
+# Report counters and the stats keys they are read from (0 when a component never counted).
+COUNTERS: dict[str, str] = {
+    "requests": "downloader/request_count",
+    "new_articles": "db/articles_new",
+    "changed_articles": "db/articles_changed",
+    "unchanged_articles": "db/articles_unchanged",
+    "known_skipped": "crawl/known_skipped",
+    "revisits": "warc/revisits",
+    "bytes_written": "warc/bytes_written",
+    "items_scraped": "item_scraped_count",
+    "items_dropped": "item_dropped_count",
+}
+STATUS_PREFIX = "downloader/response_status_count/"
+
+
+def record_failure(stats: Any, url: str, reason: str) -> bool:
+    """Add `{"url", "reason"}` to the stats list `crawl/failures`; False if `url` is in it.
+
+    One entry per URL: the first reason seen wins (e.g. `HTTP 404` from the response, not
+    the spider's errback repeating it).
+    """
+    failures = stats.get_value(FAILURES_KEY)
+    if failures is None:
+        failures = []
+    elif any(f["url"] == url for f in failures):
+        return False
+    reason = " ".join(str(reason).split())
+    if len(reason) > REASON_MAX:
+        reason = reason[: REASON_MAX - 1] + "…"
+    failures.append({"url": url, "reason": reason})
+    stats.set_value(FAILURES_KEY, failures)
+    return True
+
+
+def failure_reason(error: BaseException | Any) -> str:
+    """`ExceptionType: message` for an exception or a Twisted Failure."""
+    exc = getattr(error, "value", error)
+    response = getattr(exc, "response", None)
+    if response is not None and hasattr(response, "status"):  # HttpError
+        return f"HTTP {response.status}"
+    message = str(exc).strip()
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _is_robots(url: str) -> bool:
+    # A missing robots.txt means "no rules", not a failed page.
+    return urlsplit(url).path == "/robots.txt"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def build_report(
+    stats: Mapping[str, Any],
+    *,
+    run_id: str,
+    started_at: datetime | None,
+    finished_at: datetime,
+    finish_reason: str | None,
+    towns: list[str] | None = None,
+    columns: list[str] | None = None,
+    site_root: str | None = None,
+) -> dict[str, Any]:
+    """The report of one run from its crawl stats. Pure."""
+    failures = [dict(f) for f in stats.get(FAILURES_KEY) or []]
+    by_status = {
+        key[len(STATUS_PREFIX) :]: value
+        for key, value in stats.items()
+        if key.startswith(STATUS_PREFIX)
+    }
+    warc_files = stats.get("warc/files") or []
+    if isinstance(warc_files, int):  # a component that only counts its files
+        warc_names, warc_count = [], warc_files
+    else:
+        warc_names = sorted(str(f) for f in warc_files)
+        warc_count = len(warc_names)
+    report: dict[str, Any] = {
+        "run_id": run_id,
+        "dgarchive_version": __version__,
+        "started_at": _iso(started_at),
+        "finished_at": _iso(finished_at),
+        "duration_seconds": (
+            round((finished_at - started_at).total_seconds(), 3) if started_at else None
+        ),
+        "finish_reason": finish_reason,
+        "site_root": site_root,
+        "towns": list(towns or []),
+        "columns": list(columns or []),
+        "requests": int(stats.get(COUNTERS["requests"], 0)),
+        "responses_by_status": dict(sorted(by_status.items())),
+    }
+    for name, key in COUNTERS.items():
+        if name != "requests":
+            report[name] = int(stats.get(key, 0))
+    report["failures"] = failures
+    report["warc_files"] = warc_names
+    report["warc_file_count"] = warc_count
+    report["exit_code"] = int(exit_code_for(finish_reason, len(failures)))
+    return report
+
+
+def summary_line(report: Mapping[str, Any]) -> str:
+    """The one-line summary logged as a run's last line."""
+    return (
+        f"dgarchive run {report['run_id']} finished ({report['finish_reason']}): "
+        f"{report['requests']} requests, {report['new_articles']} new, "
+        f"{report['changed_articles']} changed, {report['unchanged_articles']} unchanged, "
+        f"{report['known_skipped']} known skipped, {report['revisits']} revisits, "
+        f"{len(report['failures'])} failures, {report['bytes_written']} bytes in "
+        f"{report['warc_file_count']} WARC files; exit code {report['exit_code']}"
+    )
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write `data` as JSON to `path` so a reader sees the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, indent=2)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for whoever reads the logs
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+class RunReport:
+    """Builds, writes and logs the run report.
+
+    Settings: `REPORT_FILE` (default None: log the summary only), `CRAWL_RUN_ID` (default
+    None: a fresh UUID). Reads the stats in `COUNTERS`, `downloader/response_status_count/*`,
+    `crawl/failures` and `warc/files` (a list of file names, or a count), and the spider
+    attributes `towns`, `columns` and `site_root` where present.
+
+    Failures it records itself: every final response with status >= 400 (robots.txt aside),
+    every exception in a spider callback (`spider_error`) or item pipeline (`item_error`).
+    Download errors reach it through the spider's errbacks and `FailureRecorder`.
+
+    A run that made requests but received not a single response ends as `site_unreachable`,
+    unless a more specific reason (database, archive, shutdown) closed it.
+    """
+
+    def __init__(
+        self,
+        stats: Any,
+        *,
+        report_file: str | os.PathLike[str] | None = None,
+        run_id: str | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ):
+        self.stats = stats
+        self.report_file = Path(report_file) if report_file else None
+        self.run_id = run_id or str(uuid.uuid4())
+        self.clock = clock
+        self.started_at: datetime | None = None
+        self.report: dict[str, Any] | None = None
+        self.attempts = 0  # requests that left the downloader, with or without a response
+        self.responses = 0  # responses downloaded, whatever their status
+        self._logged = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RunReport:
+        ext = cls(
+            crawler.stats,
+            report_file=crawler.settings.get("REPORT_FILE") or None,
+            run_id=crawler.settings.get("CRAWL_RUN_ID") or None,
+        )
+        connect = crawler.signals.connect
+        connect(ext.spider_opened, signal=signals.spider_opened)
+        connect(ext.request_left_downloader, signal=signals.request_left_downloader)
+        connect(ext.response_downloaded, signal=signals.response_downloaded)
+        connect(ext.response_received, signal=signals.response_received)
+        connect(ext.spider_error, signal=signals.spider_error)
+        connect(ext.item_error, signal=signals.item_error)
+        connect(ext.spider_closed, signal=signals.spider_closed)
+        connect(ext.engine_stopped, signal=signals.engine_stopped)
+        return ext
+
+    def spider_opened(self, spider: Any = None) -> None:
+        self.started_at = self.clock()
+
+    def request_left_downloader(self, request: Any = None, spider: Any = None) -> None:
+        self.attempts += 1
+
+    def response_downloaded(self, response: Any = None, request: Any = None, spider=None) -> None:
+        self.responses += 1
+
+    def response_received(self, response: Any, request: Any = None, spider: Any = None) -> None:
+        if response.status >= 400 and not _is_robots(response.url):
+            record_failure(self.stats, response.url, f"HTTP {response.status}")
+
+    def spider_error(self, failure: Any, response: Any, spider: Any = None) -> None:
+        record_failure(self.stats, response.url, f"spider error: {failure_reason(failure)}")
+
+    def item_error(self, item: Any, response: Any, spider: Any = None, failure=None) -> None:
+        url = getattr(response, "url", None) or (item.get("url") if item else None) or "?"
+        record_failure(self.stats, url, f"item error: {failure_reason(failure)}")
+
+    def finish_reason(self, reason: str | None) -> str | None:
+        """Scrapy's close reason, or `site_unreachable` if not one response ever came."""
+        if cause_of(reason) is not None:
+            return reason
+        if self.attempts and not self.responses:
+            return REASON_SITE_UNREACHABLE
+        return reason
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        self.report = build_report(
+            self.stats.get_stats(),
+            run_id=self.run_id,
+            started_at=self.started_at,
+            finished_at=self.clock(),
+            finish_reason=self.finish_reason(reason),
+            towns=_str_list(getattr(spider, "towns", None)),
+            columns=_str_list(getattr(spider, "columns", None)),
+            site_root=getattr(spider, "site_root", None) or None,
+        )
+        if self.report_file is not None:
+            try:
+                write_json_atomic(self.report_file, self.report)
+            except OSError as exc:
+                # The archive is intact; only the summary file is missing. Say so loudly
+                # but keep the crawl's own exit code.
+                logger.error("could not write the run report %s: %s", self.report_file, exc)
+            else:
+                logger.info("run report written to %s", self.report_file)
+
+    def engine_stopped(self) -> None:
+        self.log_summary()
+
+    def log_summary(self) -> None:
+        """Log the summary line once (the CLI may call it if the engine never stopped)."""
+        if self.report is None or self._logged:
+            return
+        self._logged = True
+        code = self.report["exit_code"]
+        level = (
+            logging.INFO
+            if code == ExitCode.OK
+            else logging.WARNING
+            if code == ExitCode.PARTIAL
+            else logging.ERROR
+        )
+        logger.log(
+            level,
+            summary_line(self.report),
+            extra={
+                "dgarchive_summary": True,  # shown even with --quiet (see crawler.logs)
+                "run_id": self.report["run_id"],
+                "finish_reason": self.report["finish_reason"],
+                "exit_code": code,
+            },
+        )
+
+
+def _str_list(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+class FailureRecorder:
+    """Downloader middleware: records download errors that no errback handles.
+
+    Enable below RetryMiddleware (550), e.g. at 540, so it sees only the errors that
+    survived the retries: `process_exception` runs from the downloader outwards and stops
+    at the middleware that returns a retry request. Requests refused by policy
+    (`IgnoreRequest`, e.g. robots.txt) are not failures.
+    """
+
+    def __init__(self, stats: Any):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> FailureRecorder:
+        return cls(crawler.stats)
+
+    def process_exception(self, request: Any, exception: BaseException) -> None:
+        if not isinstance(exception, IgnoreRequest):
+            record_failure(self.stats, request.url, failure_reason(exception))
+        return None
+
+
+def find_report(crawler: Any) -> RunReport | None:
+    """The crawler's `RunReport` extension, if it was built."""
+    try:
+        extensions = crawler.extensions
+    except AttributeError:  # the crawl failed before its extensions were built
+        return None
+    for ext in getattr(extensions, "middlewares", ()):
+        if isinstance(ext, RunReport):
+            return ext
+    return None
+
+
+def report_exit_code(crawler: Any) -> ExitCode:
+    """The exit code of a finished crawl, for the CLI.
+
+    From the report when there is one; else from Scrapy's `finish_reason` stat and the
+    failures; `SOFTWARE_ERROR` when the crawl never closed (it broke before or while opening).
+    """
+    ext = find_report(crawler)
+    if ext is not None and ext.report is not None:
+        ext.log_summary()
+        return ExitCode(ext.report["exit_code"])
+    try:
+        stats = crawler.stats
+    except AttributeError:
+        return ExitCode.SOFTWARE_ERROR
+    reason = stats.get_value("finish_reason")
+    return exit_code_for(reason, len(stats.get_value(FAILURES_KEY) or []))
