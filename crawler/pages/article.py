@@ -1,0 +1,457 @@
+"""`ArticlePage`: one article page to its contract record. Pure: URL and body in, dict out.
+
+One lxml parse per page; boilerplate goes by element first (toolbar links, hidden and
+off-screen elements, navigation, footer) and then by text (`cleaning.clean_line`), so saved
+DOMs and text captures come out the same as server HTML. Works on the current template (meta
+tags, `<ucaptitle>`, `<publishtime>`, `wzades="正文"`), older ones (no meta tags, `<br>` runs,
+byline read from text) and plain text captures of a page (no markup at all).
+
+Raises `UnreadablePage` (a ValueError) for an empty or binary body, and nothing else: a page
+whose body cannot be found is a record with `text` "" and a `body_not_found` anomaly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+import lxml.html
+from lxml import etree
+
+from crawler.pages import selectors as sel
+from crawler.pages.cleaning import (
+    PAGE_TIP_TITLE_RE,
+    PROMPT_RE,
+    _both,
+    clean_line,
+    is_footer_line,
+    normalize_space,
+    remove_furniture,
+    remove_hidden,
+    remove_never_text,
+    remove_toolbar,
+    strip_byline_furniture,
+)
+from crawler.pages.encoding import UnreadablePage, decode_body
+from crawler.pages.interview import parse_interview
+
+__all__ = ["ArticlePage", "UnreadablePage", "parse_datetime", "detect_script"]
+
+_C = r"\s*[:：]\s*"
+DATE_RE = re.compile(
+    r"(?P<y>(?:19|20)\d\d)\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+    r"(?:\s*(?P<H>\d{1,2})\s*[:：时時]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2}))?)?"
+)
+_BYLINE_WORDS_RE = re.compile(
+    "|".join(
+        _both(w)
+        for w in ("来源", "发布", "日期", "时间", "门户网站", "作者", "浏览", "点击", "编辑")
+    )
+)
+SOURCE_RE = re.compile(rf"(?:{_both('来源')}|{_both('信息来源')}){_C}(?P<source>[^\s\[【|｜]+)")
+_BYLINE_MAX = 200
+HTML_RE = re.compile(
+    r"<(?:!doctype|html|head|body|meta|title|div|p|br|span|a|table|ucapcontent)[\s>/]",
+    re.IGNORECASE,
+)
+_XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+_TITLE_SPLIT_RE = re.compile(r"\s*[_|｜]\s*|\s+-\s+")
+_SITE_HINT_RE = re.compile(r"东莞|東莞|政府|门户|門戶|镇|鎮|街道")
+_CRUMB_SPLIT_RE = re.compile(r"\s*[>＞»›/]\s*")
+_CRUMB_SKIP = frozenset({"首页", "首頁", "正文", "详情", "詳情", "内容", "內容", "文章", ""})
+_IMAGE_NAME_RE = re.compile(r"^\S+\.(?:jpe?g|png|gif|bmp|webp)$", re.IGNORECASE)
+_BODY_MARK = "\x00body"
+_MIN_BODY_CHARS = 20  # a fallback container with less text than this is not a body
+_SCRIPT_SAMPLE = 800  # characters of title + text checked for script
+_HANT_SHARE = 0.05  # share of Han characters OpenCC t2s changes above which a page is hant
+
+
+@dataclass
+class _Fields:
+    site: str | None = None
+    column: str | None = None
+    title: str | None = None
+    published_at: str | None = None
+    source: str | None = None
+    lines: list[str] = field(default_factory=list)
+    images: list[dict] = field(default_factory=list)
+    body_found: bool = False
+
+
+class ArticlePage:
+    """The record of one article page (the contract's fields, without `capture`).
+
+    `body` is bytes as received (decoded by `encoding`, the HTTP header's charset, if given)
+    or text; `url` is the canonical URL, kept as given and used to resolve image links.
+    """
+
+    def __init__(self, body: bytes | str, url: str, *, encoding: str | None = None):
+        self.url = url
+        decoded = decode_body(body, encoding)
+        self.anomalies: list[dict] = list(decoded.anomalies)
+        text = decoded.text
+        if HTML_RE.search(text, 0, 65536):
+            self.fields = self._from_html(text)
+        else:
+            self.fields = self._from_text(text)
+
+    # --- record -------------------------------------------------------------------------
+    def to_record(self) -> dict:
+        f = self.fields
+        text = "\n".join(f.lines)
+        anomalies = list(self.anomalies)
+        if not f.body_found:
+            anomalies.append(
+                {"kind": "body_not_found", "detail": "no article body container or paragraphs"}
+            )
+        if not f.title:
+            anomalies.append({"kind": "title_not_found", "detail": "no meta, ucaptitle or heading"})
+        if not f.published_at:
+            anomalies.append(
+                {"kind": "date_not_found", "detail": "no PubDate, publishtime or byline"}
+            )
+        return {
+            "url": self.url,
+            "site": f.site,
+            "column": f.column,
+            "title": f.title,
+            "published_at": f.published_at,
+            "source": f.source,
+            "script": detect_script(f"{f.title or ''}\n{text[:_SCRIPT_SAMPLE]}"),
+            "text": text,
+            "images": f.images,
+            "interview": parse_interview(f.lines) if f.body_found else None,
+            "anomalies": anomalies,
+        }
+
+    # --- HTML ---------------------------------------------------------------------------
+    def _from_html(self, html: str) -> _Fields:
+        f = _Fields()
+        try:
+            root = lxml.html.document_fromstring(_XML_DECL_RE.sub("", html, count=1))
+        except (etree.ParserError, ValueError) as exc:
+            self.anomalies.append({"kind": "unparsable_html", "detail": str(exc)[:200]})
+            return f
+        if "</html" not in html[-4096:].lower():
+            self.anomalies.append(
+                {"kind": "truncated", "detail": "no </html>: capture may be cut short"}
+            )
+
+        meta = {}
+        for m in sel.ALL_META(root):
+            meta.setdefault(m.get("name").strip().lower(), normalize_space(m.get("content")))
+        titles = sel.PAGE_TITLE(root)
+        page_title = normalize_space(titles[0].text_content()) if titles else ""
+
+        remove_never_text(root)
+        remove_toolbar(root)
+        self.anomalies.extend(remove_hidden(root, self.url))
+        body = _known_body(root)
+        crumb_column = _breadcrumb_column(root)
+        remove_furniture(root, keep=body)
+        if body is None:
+            body = _densest_body(root)
+
+        f.site = meta.get(sel.META_SITE) or _site_from_title(page_title)
+        f.column = meta.get(sel.META_COLUMN) or _column_from_title(page_title) or crumb_column
+
+        doc_lines = [normalize_space(x) for x in _text_lines(root, skip=body)]
+        mark = doc_lines.index(_BODY_MARK) if body is not None else len(doc_lines)
+        header = [x for x in doc_lines[:mark] if x]
+        body_lines = _text_lines(body) if body is not None else []
+        body_lines = [x for x in (clean_line(b) for b in body_lines) if x]
+
+        byline_i = _find_byline(header)
+        byline = strip_byline_furniture(header[byline_i]) if byline_i is not None else ""
+        title_line = None
+        if byline_i is None:
+            # Older templates put title and byline inside the body container.
+            k = _find_byline(body_lines[:4])
+            if k is not None:
+                byline = strip_byline_furniture(body_lines[k])
+                title_line = body_lines[k - 1] if k > 0 else None
+                body_lines = body_lines[k + 1 :]
+        elif byline_i > 0:
+            title_line = _line_before(header, byline_i, {f.site, f.column, page_title})
+
+        ucap = sel.UCAP_TITLE(root)
+        f.title = (
+            meta.get(sel.META_TITLE)
+            or (normalize_space(ucap[0].text_content()) if ucap else "")
+            or title_line
+            or _heading_title(root, body, {f.site, f.column, page_title})
+            or None
+        )
+        pub = sel.UCAP_PUBLISHTIME(root)
+        f.published_at = _best_datetime(
+            meta.get(sel.META_DATE, ""), pub[0].text_content() if pub else "", byline
+        )
+        sm = SOURCE_RE.search(byline)
+        f.source = meta.get(sel.META_SOURCE) or (sm.group("source") if sm else None)
+
+        if f.title and body_lines and body_lines[0] == f.title:
+            body_lines = body_lines[1:]
+        f.lines = body_lines
+        f.body_found = body is not None and bool(body_lines)
+        if body is not None:
+            f.images = _images(body, self.url)
+        return f
+
+    # --- text capture -------------------------------------------------------------------
+    def _from_text(self, text: str) -> _Fields:
+        """A page saved as text (like the seed captures): regions from the toolbar's prompts."""
+        f = _Fields()
+        raw = [normalize_space(x) for x in text.split("\n")]
+        page_title = ""
+        for line in raw[:20]:
+            m = PAGE_TIP_TITLE_RE.search(line)
+            if m:
+                page_title = m.group("title")
+                break
+        f.site = _site_from_title(page_title)
+        f.column = _column_from_title(page_title)
+
+        regions = _regions(raw)
+        byline_i = _find_byline(raw)
+        if byline_i is not None:
+            byline = strip_byline_furniture(raw[byline_i])
+            f.published_at = parse_datetime(byline)
+            sm = SOURCE_RE.search(byline)
+            f.source = sm.group("source") if sm else None
+            if byline_i > 0:
+                f.title = _line_before(raw, byline_i, {f.site, f.column, page_title})
+
+        if regions:
+            start, end = max(regions, key=lambda r: _content_size(raw[r[0] : r[1]]))
+        else:
+            start = byline_i + 1 if byline_i is not None else 0
+            end = next((i for i in range(start, len(raw)) if is_footer_line(raw[i])), len(raw))
+        lines = []
+        for line in raw[start:end]:
+            cleaned = clean_line(line)
+            if cleaned and not _IMAGE_NAME_RE.match(cleaned) and cleaned != f.title:
+                lines.append(cleaned)
+        for line in raw[end:]:
+            cleaned = clean_line(line)
+            if cleaned:
+                self.anomalies.append({"kind": "stray_text", "detail": cleaned[:200]})
+        f.lines = lines
+        f.body_found = bool(lines)
+        return f
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _text_lines(root, skip=None) -> list[str]:
+    """The text of `root`, a line per block element or <br>; `skip`'s subtree becomes a mark."""
+    lines: list[str] = []
+    buf: list[str] = []
+    blocks = sel.BLOCK_TAGS
+    stack = [(root, False)]
+    while stack:
+        el, closing = stack.pop()
+        tag = el.tag
+        if closing:
+            if tag in blocks and buf:
+                lines.append("".join(buf))
+                buf.clear()
+            if el.tail and el is not root:
+                buf.append(el.tail)
+            continue
+        if not isinstance(tag, str):  # comment or processing instruction: only its tail
+            if el.tail and el is not root:
+                buf.append(el.tail)
+            continue
+        if el is skip:
+            if buf:
+                lines.append("".join(buf))
+                buf.clear()
+            lines.append(_BODY_MARK)
+            if el.tail:
+                buf.append(el.tail)
+            continue
+        if tag in blocks and buf:
+            lines.append("".join(buf))
+            buf.clear()
+        if el.text:
+            buf.append(el.text)
+        stack.append((el, True))
+        stack.extend((child, False) for child in reversed(el))
+    if buf:
+        lines.append("".join(buf))
+    return lines
+
+
+def _known_body(root):
+    for xp in sel.BODY:
+        found = xp(root)
+        if found:
+            return found[0]
+    return None
+
+
+def _densest_body(root):
+    """Drifted template: the element holding the most paragraph text (furniture gone)."""
+    scores: dict = {}
+    for p in sel.PARAGRAPHS(root):
+        parent = p.getparent()
+        if parent is not None:
+            scores[parent] = scores.get(parent, 0) + len(p.text_content().strip())
+    for br in sel.LINE_BREAKS(root):
+        parent = br.getparent()
+        if parent is not None and br.tail:
+            scores[parent] = scores.get(parent, 0) + len(br.tail.strip())
+    if not scores:
+        return None
+    best, score = max(scores.items(), key=lambda kv: kv[1])
+    return best if score >= _MIN_BODY_CHARS else None
+
+
+def _find_byline(lines: list[str]) -> int | None:
+    for i, line in enumerate(lines):
+        if len(line) <= _BYLINE_MAX and DATE_RE.search(line) and _BYLINE_WORDS_RE.search(line):
+            return i
+    return None
+
+
+def _line_before(lines: list[str], index: int, exclude: set) -> str | None:
+    for line in reversed(lines[max(0, index - 6) : index]):
+        if PROMPT_RE.fullmatch(line.strip()):
+            continue
+        cleaned = clean_line(line)
+        if cleaned and cleaned not in exclude:
+            return cleaned
+    return None
+
+
+def _heading_title(root, body, exclude: set) -> str | None:
+    heads = sel.HEADINGS_BEFORE(body) if body is not None else sel.HEADINGS(root)
+    for h in reversed(heads):
+        text = clean_line(h.text_content())
+        if len(text) >= 4 and text not in exclude:
+            return text
+    return None
+
+
+def _title_segments(page_title: str) -> list[str]:
+    return [s for s in _TITLE_SPLIT_RE.split(page_title) if s] if page_title else []
+
+
+def _site_from_title(page_title: str) -> str | None:
+    """`城镇建设_图说厚街_中国东莞厚街镇` -> `中国东莞厚街镇` (the last segment names the site)."""
+    segs = _title_segments(page_title)
+    if segs and _SITE_HINT_RE.search(segs[-1]):
+        return segs[-1]
+    return None
+
+
+def _column_from_title(page_title: str) -> str | None:
+    segs = _title_segments(page_title)
+    if len(segs) >= 2 and _SITE_HINT_RE.search(segs[-1]):
+        return segs[-2]
+    return None
+
+
+_CRUMB_TEXT = etree.XPath("//text()[contains(., '当前位置') or contains(., '當前位置')]")
+
+
+def _breadcrumb_column(root) -> str | None:
+    for t in _CRUMB_TEXT(root):
+        el = t.getparent()
+        while el is not None and el.tag not in sel.BLOCK_TAGS:
+            el = el.getparent()
+        if el is None:
+            continue
+        text = normalize_space(el.text_content())
+        if len(text) > 200:
+            continue
+        text = re.split(r"[:：]", text, maxsplit=1)[-1]
+        parts = [p for p in _CRUMB_SPLIT_RE.split(text) if p not in _CRUMB_SKIP]
+        if parts:
+            return parts[-1]
+    return None
+
+
+def _images(body, page_url: str) -> list[dict]:
+    out, seen = [], set()
+    for img in sel.IMAGES_IN(body):
+        src = (img.get("src") or img.get("data-src") or img.get("original") or "").strip()
+        if not src or src.startswith("data:"):
+            continue
+        src = urljoin(page_url, src)
+        if src in seen:
+            continue
+        seen.add(src)
+        alt = normalize_space(img.get("alt") or img.get("title") or "")
+        out.append({"src": src, "alt": alt})
+    return out
+
+
+def _regions(raw: list[str]) -> list[tuple[int, int]]:
+    """(start, end) line spans between the toolbar's "entered region" prompts."""
+    starts = [i for i, line in enumerate(raw) if _ENTER_RE.search(line)]
+    spans = []
+    for n, s in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(raw)
+        for j in range(s + 1, end):
+            if _LEAVE_RE.search(raw[j]):
+                end = j
+                break
+        spans.append((s + 1, end))
+    return spans
+
+
+_ENTER_RE = re.compile(rf"{_both('您已进入')}")
+_LEAVE_RE = re.compile(rf"{_both('您已离开')}")
+
+
+def _content_size(lines: list[str]) -> int:
+    return sum(len(clean_line(x)) for x in lines)
+
+
+def _best_datetime(*texts: str) -> str | None:
+    """The first date found, with seconds taken from a later source naming the same minute.
+
+    PubDate meta tags stop at minutes while `<publishtime>` or the byline often carry
+    seconds; the more precise reading of the same instant wins.
+    """
+    found = [d for d in map(parse_datetime, texts) if d]
+    if not found:
+        return None
+    best = found[0]
+    for other in found[1:]:
+        if other[:16] == best[:16] and best[17:19] == "00":
+            return other
+    return best
+
+
+def parse_datetime(text: str | None) -> str | None:
+    """`2023-02-27 10:14` -> `2023-02-27T10:14:00+08:00` (China time); None when no date."""
+    if not text:
+        return None
+    m = DATE_RE.search(text)
+    if not m:
+        return None
+    y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
+    hh, mm, ss = int(m["H"] or 0), int(m["M"] or 0), int(m["S"] or 0)
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and hh < 24 and mm < 60 and ss < 60):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}T{hh:02d}:{mm:02d}:{ss:02d}+08:00"
+
+
+_T2S = None
+
+
+def detect_script(text: str) -> str:
+    """`hant` when OpenCC's traditional-to-simplified conversion changes many characters."""
+    global _T2S
+    han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    if not han:
+        return "hans"
+    if _T2S is None:
+        import opencc
+
+        _T2S = opencc.OpenCC("t2s")
+    converted = _T2S.convert(text)
+    changed = sum(1 for a, b in zip(text, converted, strict=False) if a != b)
+    return "hant" if changed >= 2 and changed >= han * _HANT_SHARE else "hans"
