@@ -145,6 +145,8 @@ class Capture(Base):
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     crawl_run_id: Mapped[str | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
 
+    article: Mapped[Article | None] = relationship()
+
 
 class Article(Base):
     """An article page, by canonical URL, with a copy of its current version for querying."""

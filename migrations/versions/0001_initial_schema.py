@@ -353,6 +353,14 @@ def _china_date(column: str, dialect: str) -> str:
     return f"CAST(({column} AT TIME ZONE 'UTC') + INTERVAL '8 hours' AS DATE)"
 
 
+def _china_time(column: str, dialect: str) -> str:
+    """SQLite: the contract's ISO form in China time (SQLite stores UTC text); PostgreSQL:
+    the timestamptz itself."""
+    if dialect == "sqlite":
+        return f"strftime('%Y-%m-%dT%H:%M:%S+08:00', {column}, '+8 hours')"
+    return column
+
+
 def _guest_names(dialect: str) -> str:
     if dialect == "sqlite":  # group_concat keeps the subquery's order
         return (
@@ -375,7 +383,7 @@ def _create_views(dialect: str) -> None:
         SELECT p.name AS guest_name,
                g.title AS guest_title,
                {_china_date("a.published_at", dialect)} AS interview_date,
-               a.published_at AS published_at,
+               {_china_time("a.published_at", dialect)} AS published_at,
                a.title AS article_title,
                a.url AS url,
                s.label AS section_label,
@@ -403,7 +411,7 @@ def _create_views(dialect: str) -> None:
                a.url AS url,
                a.title AS title,
                {_china_date("a.published_at", dialect)} AS interview_date,
-               a.published_at AS published_at,
+               {_china_time("a.published_at", dialect)} AS published_at,
                tw.slug AS town,
                c.name AS column_name,
                {_guest_names(dialect)} AS guests,
