@@ -687,10 +687,11 @@ class RollingWarcWriter:
 
 
 def _link(record: ArcWarcRecord, to: ArcWarcRecord) -> None:
-    """Point `record` at `to` with WARC-Concurrent-To (once)."""
+    """Make `record` part of `to`'s exchange: WARC-Concurrent-To it, and the same WARC-Date."""
     target = record_id(to)
     if record.rec_headers.get_header("WARC-Concurrent-To") != target:
         record.rec_headers.add_header("WARC-Concurrent-To", target)
+    record.rec_headers.replace_header("WARC-Date", to.rec_headers.get_header("WARC-Date"))
 
 
 def _fsync_dir(directory: str) -> None:
@@ -720,14 +721,15 @@ def complete_prefix_length(path: str | os.PathLike) -> int:
     gz = data[:2] == b"\x1f\x8b"
     good = 0
     fh = io.BytesIO(data)
-    it = ArchiveIterator(fh, no_record_parse=True, check_digests=True)
+    it = ArchiveIterator(fh, check_digests=True)
     try:
         for record in it:
-            declared = int(record.rec_headers.get_header("Content-Length") or -1)
-            got = 0
-            while chunk := record.raw_stream.read(65536):
-                got += len(chunk)
-            if got != declared or record.digest_checker.passed is False:
+            while record.raw_stream.read(65536):
+                pass
+            # The stream is limited to Content-Length: bytes left over mean a cut record.
+            if getattr(record.raw_stream, "limit", 0) != 0:
+                break
+            if record.digest_checker.passed is False:
                 break
             offset, length = it.get_record_offset(), it.get_record_length()
             if gz:
