@@ -8,12 +8,15 @@ without its password, and carries no traceback.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -222,17 +225,24 @@ def _sqlite_path(url: URL) -> Path | None:
     return Path(db)
 
 
-def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+def make_engine(url: str | URL, *, must_exist: bool = False, **kwargs: Any) -> Engine:
     """An engine for `url`, configured for the store.
 
     SQLite: the parent directory is created; every connection runs in WAL mode (readers do
     not block the crawl's writer), waits on locks instead of failing, enforces foreign keys,
     and uses real transactions (BEGIN is emitted by SQLAlchemy, not guessed by pysqlite), so
-    a batch and a migration are atomic. `?mode=ro` opens the file read-only.
+    a batch and a migration are atomic. `?mode=ro` opens the file read-only. With
+    `must_exist` (readers such as export) a missing file is `DatabaseUnreachableError`
+    instead of a new empty database.
     PostgreSQL: psycopg 3, pre-ping.
     """
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
+        path = _sqlite_path(parsed)
+        if must_exist and path is not None and not path.is_file():
+            raise DatabaseUnreachableError(
+                f"database unreachable: {redact_url(parsed)} (no such file)"
+            )
         return _sqlite_engine(parsed, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
     connect_args = kwargs.pop("connect_args", {})
@@ -466,8 +476,10 @@ def _probe_write(engine: Engine, state: str) -> None:
 
 # The columns full-text search looks in (SQLite FTS5 table / PostgreSQL trigram indexes).
 SEARCHABLE = ("title", "text", "title_simplified", "text_simplified")
-# Record keys that are not page content: they never enter the content hash or a version.
-NOT_CONTENT = frozenset({"url", "capture", "town"})
+# Item keys that are not page content: they never enter the content hash or a version.
+# `town` and `column_path` (set by the spider) say where the article was listed; `revisit`
+# marks an item that only confirms a stored article (see `record_revisit`).
+NOT_CONTENT = frozenset({"url", "capture", "town", "column_path", "revisit"})
 _T2S_LOCK = __import__("threading").Lock()
 
 
@@ -561,7 +573,7 @@ def validate_record(record: Any) -> None:
     if not isinstance(url, str) or not url.strip():
         raise ValueError("record has no url")
     capture = record.get("capture")
-    if capture is not None:
+    if capture:  # an empty capture (WARC writing off) is no capture
         if not isinstance(capture, dict):
             raise ValueError(f"capture of {url} is not a dict")
         if parse_datetime(capture.get("fetched_at")) is None:
@@ -763,7 +775,7 @@ class RecordStore:
 
     def _save_one(self, s: Session, record: dict, run_id: str | None, cache: dict) -> str:
         url = record["url"].strip()
-        capture = record.get("capture")
+        capture = record.get("capture") or None
         rid = capture.get("warc_record_id") if capture else None
         if rid and s.scalar(select(Capture.id).where(Capture.warc_record_id == rid)):
             return "unchanged"  # this very capture is stored already
@@ -816,7 +828,9 @@ class RecordStore:
         return "changed"
 
     def _column(self, s: Session, url: str, record: dict, cache: dict) -> SiteColumn | None:
-        path = column_path_of(url)
+        given = record.get("column_path")
+        path = given.strip().lstrip("/") if isinstance(given, str) and given.strip() else ""
+        path = path or column_path_of(url)
         if not path:
             return None
         key = "column:" + path
@@ -954,6 +968,8 @@ class RecordStore:
         """Note that a stored article was confirmed unchanged by a revisit record: a captures
         row pointing at it, and the article's `last_seen_at`. False if the article is not
         stored or the capture is already recorded."""
+        if not capture:
+            return False
         validate_record({"url": url, "capture": capture})
         with self._session() as s:
             article = s.scalar(select(Article).where(Article.url == url.strip()))
@@ -1211,3 +1227,265 @@ def _search(s: Session, phrases: list[str], limit: int | None) -> list[str]:
     if limit is not None:
         query = query.limit(limit)
     return list(s.scalars(query))
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+class DatabasePipeline:
+    """Scrapy item pipeline: stores article items (record + `capture` + `town`) through
+    `RecordStore.save`, in batches, on a worker thread, so the reactor never waits on the
+    database. One worker keeps writes in order and the database single-writer.
+
+    Settings: `DB_ENABLED` (True), `DB_URL` (`sqlite:///dgarchive.sqlite`; the command
+    fills it from `--db` / `DGARCHIVE_DB`), `DB_BATCH_SIZE` (50), `CRAWL_RUN_ID` (the run's
+    id, a new uuid4 when unset).
+
+    Stats: `db/articles_new`, `db/articles_changed`, `db/articles_unchanged`,
+    `db/revisits`, `db/rows_upserted`, `db/batches`, `db/errors`.
+
+    At open the schema is brought to head (an empty database is created); an unreachable
+    database or a schema newer than the code raises its `DatabaseError` there, so the crawl
+    stops before it starts. A failed batch logs one line and closes the spider with reason
+    `database_error`: the WARC files keep every page and `dgarchive reindex` recovers them.
+    """
+
+    MAX_PENDING_BATCHES = 4  # back-pressure: beyond this, items wait for the database
+
+    def __init__(
+        self,
+        db_url: str,
+        batch_size: int = 50,
+        *,
+        run_id: str | None = None,
+        run_args: dict | None = None,
+        stats: Any = None,
+        stop_crawl: Callable[[str], None] | None = None,
+    ):
+        if batch_size < 1:
+            raise ValueError(f"DB_BATCH_SIZE must be >= 1, got {batch_size}")
+        self.db_url = db_url
+        self.batch_size = batch_size
+        self.run_id = run_id or str(uuid.uuid4())
+        self.run_args = run_args or {}
+        self.stats = stats
+        self.stop_crawl = stop_crawl
+        self.store: RecordStore | None = None
+        self.failed: DatabaseError | None = None
+        self.counts = {"new": 0, "changed": 0, "unchanged": 0}
+        self._buffer: list[dict] = []
+        self._pending: list[Future] = []
+        self._executor: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> DatabasePipeline:
+        from scrapy import signals
+        from scrapy.exceptions import NotConfigured
+
+        settings = crawler.settings
+        if not settings.getbool("DB_ENABLED", True):
+            raise NotConfigured("DB_ENABLED is off: archive only")
+        pipeline = cls(
+            settings.get("DB_URL") or "sqlite:///dgarchive.sqlite",
+            settings.getint("DB_BATCH_SIZE", 50),
+            run_id=settings.get("CRAWL_RUN_ID") or None,
+            run_args={
+                name.lower(): settings.get(name)
+                for name in (
+                    "CRAWL_SITE_ROOT",
+                    "CRAWL_INCREMENTAL",
+                    "CRAWL_DISCOVERY",
+                    "CRAWL_REVISIT_OLDER_THAN",
+                    "WARC_DIR",
+                )
+                if settings.get(name) is not None
+            },
+            stats=crawler.stats,
+            stop_crawl=lambda reason: _close_spider_later(crawler, reason),
+        )
+        pipeline.crawler = crawler
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    # lifecycle ------------------------------------------------------------
+
+    async def open_spider(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dgarchive-db")
+        spider = getattr(getattr(self, "crawler", None), "spider", None)
+        args = dict(self.run_args)
+        if spider is not None:
+            args["spider"] = spider.name
+            for name in ("towns", "columns", "full"):
+                if hasattr(spider, name):
+                    args[name] = getattr(spider, name)
+        try:
+            await self._in_thread(self._open_store, args)
+        except BaseException:
+            self._shutdown()
+            raise
+
+    def _open_store(self, args: dict) -> None:
+        engine = make_engine(self.db_url)
+        try:
+            ensure_schema(engine)
+            store = RecordStore(engine)
+            store.start_run(self.run_id, args)
+        except BaseException:
+            engine.dispose()
+            raise
+        self.store = store
+
+    async def process_item(self, item: Any) -> Any:
+        from scrapy.exceptions import DropItem
+
+        if self.failed is not None or self.store is None:
+            return item
+        record = item if isinstance(item, dict) else _as_dict(item)
+        try:
+            validate_record(record)
+        except ValueError as exc:
+            raise DropItem(f"not stored: {exc}") from None
+        self._buffer.append(dict(record))
+        if len(self._buffer) >= self.batch_size:
+            self._submit()
+        self._collect()
+        if len(self._pending) > self.MAX_PENDING_BATCHES:
+            await self._wait(self._pending[0])
+            self._collect()
+        return item
+
+    async def close_spider(self) -> None:
+        if self.store is None:
+            return
+        if self.failed is None:
+            self._submit()
+        while self._pending:
+            await self._wait(self._pending[0])
+            self._collect()
+
+    async def spider_closed(self, spider: Any = None, reason: str = "finished") -> None:
+        store, self.store = self.store, None
+        if store is None:
+            self._shutdown()
+            return
+        status = "database_error" if self.failed is not None else reason
+        counters = {
+            "new_articles": self.counts["new"],
+            "changed_articles": self.counts["changed"],
+            "unchanged_articles": self.counts["unchanged"],
+            "rows_written": store.rows_written,
+        }
+        try:
+            await self._in_thread(store.finish_run, self.run_id, status, counters)
+        except DatabaseError as exc:
+            if self.failed is None:
+                logger.error("database error while closing the run: %s", exc)
+        finally:
+            await self._in_thread(store.engine.dispose)
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    # batches --------------------------------------------------------------
+
+    def _submit(self) -> None:
+        if not self._buffer or self.store is None or self._executor is None:
+            return
+        batch, self._buffer = self._buffer, []
+        self._pending.append(self._executor.submit(self._write, batch))
+
+    def _write(self, batch: list[dict]) -> tuple[dict[str, int], int]:
+        """Save a batch in arrival order: runs of records in one transaction each, revisit
+        items (`{"revisit": True, "url", "capture"}`) through `record_revisit`."""
+        before = self.store.rows_written
+        counts = {"new": 0, "changed": 0, "unchanged": 0, "revisits": 0}
+        records: list[dict] = []
+        for item in [*batch, None]:
+            if item is not None and not item.get("revisit"):
+                records.append(item)
+                continue
+            if records:
+                for key, n in self.store.save(records, self.run_id).items():
+                    counts[key] += n
+                records = []
+            if item is not None and item.get("capture"):
+                if self.store.record_revisit(item["url"], item["capture"], self.run_id):
+                    counts["revisits"] += 1
+        return counts, self.store.rows_written - before
+
+    def _collect(self) -> None:
+        """Account for finished batches, in order; stop the crawl on the first failure."""
+        while self._pending and self._pending[0].done():
+            fut = self._pending.pop(0)
+            exc = fut.exception()
+            if exc is None:
+                counts, rows = fut.result()
+                for key, n in counts.items():
+                    self.counts[key] = self.counts.get(key, 0) + n
+                    name = "db/revisits" if key == "revisits" else f"db/articles_{key}"
+                    self._inc(name, n)
+                self._inc("db/rows_upserted", rows)
+                self._inc("db/batches", 1)
+            else:
+                self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        self._inc("db/errors", 1)
+        if self.failed is not None:
+            return
+        error = translate_error(exc, self.db_url)
+        self.failed = error
+        self._buffer.clear()
+        logger.error(
+            "database error, stopping the crawl (the WARC files keep every page; "
+            "`dgarchive reindex` rebuilds the database from them): %s",
+            error,
+        )
+        if self.stop_crawl is not None:
+            self.stop_crawl("database_error")
+
+    def _inc(self, key: str, n: int) -> None:
+        if self.stats is not None and n:
+            self.stats.inc_value(key, n)
+
+    async def _in_thread(self, fn: Callable, *args: Any) -> Any:
+        if self._executor is None:
+            return fn(*args)
+        return await self._wait(self._executor.submit(fn, *args))
+
+    @staticmethod
+    async def _wait(fut: Future) -> Any:
+        """Await a worker-thread future from the reactor (asyncio or plain Twisted)."""
+        from scrapy.utils.asyncio import is_asyncio_available
+
+        if is_asyncio_available():
+            await asyncio.wait([asyncio.wrap_future(fut)])
+        else:
+            from twisted.internet import reactor
+            from twisted.internet.defer import Deferred
+
+            done: Deferred = Deferred()
+            fut.add_done_callback(lambda _f: reactor.callFromThread(done.callback, None))
+            await done
+        return fut.result()
+
+
+def _as_dict(item: Any) -> dict:
+    from itemadapter import ItemAdapter
+
+    return ItemAdapter(item).asdict()
+
+
+def _close_spider_later(crawler: Any, reason: str) -> None:
+    """Close the spider from outside the current item's processing (closing waits for the
+    items in progress, so awaiting it here would wait for ourselves)."""
+    from scrapy.utils.defer import deferred_from_coro
+    from twisted.internet import reactor
+
+    engine = crawler.engine
+    if engine is None or engine.spider is None:
+        return
+    reactor.callLater(0, lambda: deferred_from_coro(engine.close_spider_async(reason=reason)))

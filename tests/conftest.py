@@ -18,3 +18,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def update_golden(request: pytest.FixtureRequest) -> bool:
     """True when the run was asked to rewrite golden files instead of comparing with them."""
     return bool(request.config.getoption("--update-golden"))
+
+
+pytest_plugins = ["tests.conftest_db"]

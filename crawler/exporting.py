@@ -1,0 +1,111 @@
+"""`dgarchive export`: the stored records as JSON lines or CSV. Reads the database only.
+
+JSON lines: one article a line, the contract record of its current version plus `capture`
+(where that version's bytes are: WARC file, offset, length, record id, payload digest, fetch
+time, fetch URL, status), ordered by URL, UTF-8 with `ensure_ascii=False`.
+
+CSV: one row per article with the record's scalar fields; `images`, `anomalies` and
+`interview` as compact JSON cells, plus `interview_guests` ("name (title); …") and
+`interview_turns` (a count) for spreadsheet filtering, then the capture fields.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date
+from typing import Any, TextIO
+
+from pipelines.database import RecordStore, make_engine, schema_state
+
+CSV_FIELDS = (
+    "url",
+    "site",
+    "column",
+    "title",
+    "published_at",
+    "source",
+    "script",
+    "text",
+    "images",
+    "anomalies",
+    "interview_guests",
+    "interview_turns",
+    "interview",
+)
+CAPTURE_FIELDS = (
+    "warc_filename",
+    "warc_offset",
+    "warc_length",
+    "warc_record_id",
+    "payload_digest",
+    "fetched_at",
+    "target_uri",
+)
+
+
+def export_records(db_url: str, since: date | None = None) -> Iterator[dict]:
+    """Every stored article as its record plus `capture`, ordered by URL. `since`: only
+    articles published on or after that date (China time); undated articles are left out
+    then. A database with no schema yet has no records; a missing SQLite file is an error
+    (`DatabaseUnreachableError`), not a new empty database."""
+    engine = make_engine(db_url, must_exist=True)
+    try:
+        if schema_state(engine) == "empty":
+            return
+        yield from RecordStore(engine).iter_records(since=since)
+    finally:
+        engine.dispose()
+
+
+def run_export(
+    db_url: str, fmt: str = "jsonl", since: date | None = None, out: TextIO | None = None
+) -> int:
+    """Write the export to `out` (stdout); returns the exit status (0). Database problems
+    raise `pipelines.database.DatabaseError` (one-line message) for the command to report."""
+    out = out if out is not None else sys.stdout
+    records = export_records(db_url, since)
+    if fmt == "jsonl":
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS + CAPTURE_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for record in records:
+            writer.writerow(csv_row(record))
+    else:
+        raise ValueError(f"unknown export format {fmt!r}: jsonl or csv")
+    out.flush()
+    return 0
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def csv_row(record: dict) -> dict[str, Any]:
+    """One CSV row: scalar fields as they are, lists and the interview as JSON."""
+    interview = record.get("interview")
+    capture = record.get("capture") or {}
+    guests = (interview or {}).get("guests") or []
+    return {
+        "url": record.get("url"),
+        "site": record.get("site"),
+        "column": record.get("column"),
+        "title": record.get("title"),
+        "published_at": record.get("published_at"),
+        "source": record.get("source"),
+        "script": record.get("script"),
+        "text": record.get("text"),
+        "images": _json(record.get("images") or []),
+        "anomalies": _json(record.get("anomalies") or []),
+        "interview_guests": "; ".join(
+            f"{g.get('name')} ({g.get('title')})" if g.get("title") else str(g.get("name"))
+            for g in guests
+        ),
+        "interview_turns": len((interview or {}).get("turns") or []) if interview else "",
+        "interview": _json(interview) if interview is not None else "",
+        **{k: capture.get(k) for k in CAPTURE_FIELDS},
+    }

@@ -1,0 +1,177 @@
+"""`dgarchive reindex`: rebuild the database from WARC files alone. No network, no Scrapy.
+
+Each article response in the archive goes through the crawl's own code: the page through
+`crawler.pages.extract_record` (with the charset decided as the spider decides it), the
+record through `RecordStore.save`, a revisit through `RecordStore.record_revisit`. Files are
+read in name order, which is the order they were written (the name starts with the UTC time
+the file was opened), so versions come out as the crawls made them, and the export of the
+rebuilt database equals the export of the live one. Reindexing into a database that already
+holds the captures adds nothing: a capture is stored once by its WARC-Record-ID.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import TextIO
+
+from crawler.config import Column, load_towns
+from crawler.exitcodes import ExitCode
+from pipelines.database import RecordStore, column_path_of, ensure_schema, make_engine
+
+BATCH_SIZE = 200
+WARC_SUFFIXES = (".warc.gz", ".warc")
+OPEN_SUFFIXES = tuple(s + ".open" for s in WARC_SUFFIXES)
+
+
+def archive_files(archive_dir: str | Path) -> tuple[list[Path], list[Path]]:
+    """(finished WARC files, `.open` files) under `archive_dir`, each in name order."""
+    root = Path(archive_dir)
+    done, still_open = [], []
+    for path in root.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.name.endswith(WARC_SUFFIXES):
+            done.append(path)
+        elif path.name.endswith(OPEN_SUFFIXES):
+            still_open.append(path)
+    key = lambda p: (p.name, str(p))  # noqa: E731
+    return sorted(done, key=key), sorted(still_open, key=key)
+
+
+class ArticleEnricher:
+    """Fills what the spider adds to an extracted record from the column it was crawling:
+    a missing `column` or `site` from the configuration, and `town` / `column_path`. The
+    column is the article URL's folder, which is the listed column for this site."""
+
+    def __init__(self) -> None:
+        towns = load_towns()
+        self.towns = {t.slug: t for t in towns}
+        self.columns = {c.path: c for t in towns for c in t.columns}
+
+    def column_for(self, url: str) -> Column:
+        path = column_path_of(url)
+        return self.columns.get(path) or Column(path=path, name="", town=path.split("/")[0])
+
+    def enrich(self, record: dict) -> dict:
+        column = self.column_for(record["url"])
+        if not record.get("column"):
+            record["column"] = column.name or None
+        town = self.towns.get(column.town)
+        if not record.get("site") and town is not None:
+            record["site"] = town.site
+        record["town"] = column.town
+        record["column_path"] = column.path
+        return record
+
+
+def _header(capture, name: str) -> str | None:
+    headers = capture.http_headers
+    return headers.get_header(name) if headers is not None else None
+
+
+def _encoding(capture) -> str | None:
+    """The charset as the spider takes it: w3lib on the Content-Type header."""
+    from w3lib.encoding import http_content_type_encoding
+
+    return http_content_type_encoding(_header(capture, "Content-Type") or "")
+
+
+def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) -> int:
+    """Rebuild `db_url` from the WARC files under `archive_dir`; returns the exit status.
+
+    0: every file read and every article page extracted; 1: some files or pages could not
+    be (each named on `err`), the rest is stored; 2: no such archive directory. Database
+    problems raise `pipelines.database.DatabaseError` for the command to report.
+    """
+    from crawler.pages import extract_record, is_article_url
+    from pipelines.warcread import WarcReadError, iter_captures
+
+    archive = Path(archive_dir)
+    if not archive.is_dir():
+        print(f"dgarchive: error: no archive directory {archive}", file=err)
+        return int(ExitCode.USAGE)
+    files, still_open = archive_files(archive)
+    for path in still_open:
+        print(
+            f"dgarchive: warning: skipping {path.name}: still open (a crawl is writing it, or "
+            "died; the next crawl repairs and closes it)",
+            file=err,
+        )
+
+    engine = make_engine(db_url)
+    try:
+        ensure_schema(engine)
+        store = RecordStore(engine)
+        run_id = str(uuid.uuid4())
+        store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
+        enricher = ArticleEnricher()
+        counts: Counter[str] = Counter()
+        batch: list[dict] = []
+
+        def flush() -> None:
+            if batch:
+                counts.update(store.save(batch, run_id))
+                batch.clear()
+
+        for path in files:
+            try:
+                for cap in iter_captures(path):
+                    url = cap.canonical_url
+                    if not url or not is_article_url(url):
+                        continue
+                    capture = dict(cap.capture)
+                    capture["etag"] = _header(cap, "ETag")
+                    capture["last_modified"] = _header(cap, "Last-Modified")
+                    if cap.warc_type == "revisit":
+                        flush()  # a revisit follows the responses it refers to
+                        counts["revisits"] += store.record_revisit(url, capture, run_id)
+                        continue
+                    if cap.status != 200 or cap.body is None:
+                        continue
+                    try:
+                        record = extract_record(cap.body, url, encoding=_encoding(cap))
+                    except Exception as exc:  # noqa: BLE001 - the live crawl skipped it too
+                        counts["failed_pages"] += 1
+                        where = f"{path.name}@{capture.get('warc_offset')}"
+                        print(
+                            f"dgarchive: warning: cannot extract {url} ({where}): {exc}", file=err
+                        )
+                        continue
+                    record = enricher.enrich(record)
+                    record["capture"] = capture
+                    batch.append(record)
+                    if len(batch) >= BATCH_SIZE:
+                        flush()
+                counts["files"] += 1
+            except WarcReadError as exc:
+                counts["unreadable_files"] += 1
+                print(f"dgarchive: warning: {exc}", file=err)
+            flush()  # keep what this file gave even if a later one fails
+        flush()
+        problems = counts["failed_pages"] + counts["unreadable_files"]
+        store.finish_run(
+            run_id,
+            "finished" if not problems else "partial",
+            {
+                "files": counts["files"],
+                "unreadable_files": counts["unreadable_files"],
+                "skipped_open_files": len(still_open),
+                "new_articles": counts["new"],
+                "changed_articles": counts["changed"],
+                "unchanged_articles": counts["unchanged"],
+                "revisits": counts["revisits"],
+                "failed_pages": counts["failed_pages"],
+            },
+        )
+    finally:
+        engine.dispose()
+    print(
+        f"reindexed {counts['files']} WARC file(s): {counts['new']} new, "
+        f"{counts['changed']} changed, {counts['unchanged']} unchanged articles, "
+        f"{counts['revisits']} revisits"
+        + (f"; {problems} problem(s), see above" if problems else ""),
+        file=out,
+    )
+    return int(ExitCode.PARTIAL if problems else ExitCode.OK)
