@@ -244,6 +244,11 @@ NEWS_TITLES = (
     "图说厚街｜{place}焕新颜",
     "厚街{topic}工作获市通报表扬",
     "{place}建设提速 预计年内完工",
+    "{community}社区{md}开展{topic}宣传活动",
+    "厚街镇{md}召开{topic}专题会议",
+    "{place}：{topic}成效初显",
+    "厚街镇部署{year}年{topic}重点任务",
+    "{community}社区获评{year}年度{topic}先进集体",
 )
 NEWS_OPENERS = (
     "近日，厚街镇{topic}工作取得新进展。",
@@ -288,6 +293,16 @@ SECTIONS = (
     ("营商环境", "当好服务员 做优营商环境"),
     ("民生实事", "办好民生实事 增进群众福祉"),
     ("招商引资", "拓空间 强招引 蓄势能"),
+)
+TITLE_HEADLINES = tuple(h for _, h in SECTIONS) + (
+    "奋力跑出高质量发展加速度",
+    "把招商引资作为“一把手工程”",
+    "今年计划新增停车位1000个",
+    "以“工改工”释放产业新空间",
+    "推动集体经济提质增效",
+    "打造宜居宜业和美社区",
+    "聚焦民生实事 提升群众获得感",
+    "做强产业 做优服务 做美环境",
 )
 QUESTIONS = (
     "{year}年是推动高质量发展的关键之年，{c}社区今年的工作目标是什么？",
@@ -385,8 +400,8 @@ def interview_plan(rng: random.Random) -> InterviewPlan:
 
 
 def interview_title(plan: InterviewPlan, rng: random.Random) -> str:
-    headline = plan.sections[0][1] if plan.sections else rng.choice(SECTIONS)[1]
-    return f"一把手访谈|{plan.community}：{headline}"
+    who = plan.name if rng.random() < 0.3 else plan.community
+    return f"一把手访谈|{who}：{rng.choice(TITLE_HEADLINES)}"
 
 
 def interview_paras(article: Article, seed: int) -> list[Para]:
@@ -484,7 +499,9 @@ def synthetic_dates(rng: random.Random, n: int, avoid: list[datetime]) -> list[d
     out = []
     while len(out) < n:
         day = SYNTHETIC_START + timedelta(days=rng.randrange(span + 1))
-        t = day.replace(hour=rng.randint(8, 21), minute=rng.randint(0, 59), second=rng.randint(0, 59))
+        t = day.replace(
+            hour=rng.randint(8, 21), minute=rng.randint(0, 59), second=rng.randint(0, 59)
+        )
         # keep two hours clear of the captures so their fixed ids stay in date order
         if all(abs((t - a).total_seconds()) > 7200 for a in avoid):
             out.append(t)
@@ -500,9 +517,12 @@ class Catalogue:
         self.articles: dict[int, Article] = {}
         self.tshj_count = 0
         seeds = seed_articles()
+        self.titles = {a.title for a in seeds}
         for a in seeds:
             self.articles[a.id] = a
-        dates = synthetic_dates(self.rng, max(0, articles - len(seeds)), [a.published for a in seeds])
+        dates = synthetic_dates(
+            self.rng, max(0, articles - len(seeds)), [a.published for a in seeds]
+        )
         prev = 0
         for t in dates:
             aid = max(id_at(t), prev + 1)
@@ -522,11 +542,14 @@ class Catalogue:
             kind = "interview" if rng.random() < 1 / 6 else "news"
         else:
             template, kind = "older", "news"
-        if kind == "interview":
-            plan = interview_plan(random.Random(f"{self.seed}/{aid}/plan"))
-            title = interview_title(plan, rng)
+        plan = interview_plan(random.Random(f"{self.seed}/{aid}/plan"))
+        for _ in range(20):  # titles are unique, as the column's editors keep them
+            title = interview_title(plan, rng) if kind == "interview" else news_title(rng, t)
+            if title not in self.titles:
+                break
         else:
-            title = news_title(rng, t)
+            title += f"（{t:%Y年%m月}）"
+        self.titles.add(title)
         image = image_for(aid, t, rng) if rng.random() < 0.5 else None
         a = Article(
             aid, column, t, title, rng.choice(SOURCES), template, kind=kind, image=image,
@@ -539,7 +562,9 @@ class Catalogue:
     def _pick_encodings(self) -> None:
         """One GBK page with a charset header, one GB2312-declared page with none."""
         by_age = sorted(self.articles.values(), key=lambda a: a.id)
-        gbk = [a for a in by_age if a.column == TSHJ and a.template == "server" and a.kind == "news"]
+        gbk = [
+            a for a in by_age if a.column == TSHJ and a.template == "server" and a.kind == "news"
+        ]
         old = [a for a in by_age if a.column == ZHXW]
         if gbk:
             gbk[min(1, len(gbk) - 1)].encoding = "gbk"

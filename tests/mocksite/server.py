@@ -34,7 +34,6 @@ from .content import (
     ID_000,
     ID_004,
     ID_004_HANT,
-    PRIVATE,
     TSHJ,
     ZHXW,
     Article,

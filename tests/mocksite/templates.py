@@ -240,7 +240,9 @@ def older_footer() -> str:
 </div>"""
 
 
-def older_list_page(col: ColumnInfo, items: list[Article], page: int, pages: int, total: int) -> str:
+def older_list_page(
+    col: ColumnInfo, items: list[Article], page: int, pages: int, total: int
+) -> str:
     rows = "\n".join(
         f'<div class="list_div"><a href="{item_href(a, i)}" title="{esc(a.title)}" '
         f'target="_blank">{esc(a.title)}</a><span class="list_time">{a.published:%Y-%m-%d}</span>'
@@ -534,7 +536,7 @@ def truncate_mid_tag(page: str) -> str:
     """Cut an article off inside a tag, past the start of its body, like a half-saved file."""
     at = page.find("<p", page.find("ucapcontent") + 1)
     at = page.find("<p", at + 2)  # the second paragraph, so some body survives
-    return page[: at + 5] if at > 0 else page[: len(page) // 2]
+    return page[: at + 2] if at > 0 else page[: len(page) // 2]
 
 
 # -- other pages ----------------------------------------------------------------------------
