@@ -288,14 +288,12 @@ class WarcCapture:
 
     def _fail(self, response: Response, exc: Exception) -> None:
         self.failed = True
-        kind = "disk full" if isinstance(exc, WarcWriteError) else type(exc).__name__
         logger.critical(
-            "WARC capture failed (%s) for %s: %s. Closing the spider: a crawl that cannot "
+            "WARC capture failed for %s: %s. Closing the spider: a crawl that cannot "
             "archive what it fetches must not go on.",
-            kind,
             response.url,
             exc,
-            exc_info=exc,
+            exc_info=not isinstance(exc, WarcWriteError),  # its message says it all
         )
         if self.stats is not None:
             self.stats.inc_value("warc/write_errors")
@@ -315,6 +313,7 @@ class WarcCapture:
 def _close_spider(crawler: Crawler, reason: str) -> None:
     engine = crawler.engine
     if engine is None or engine.spider is None:
+        logger.error("No running engine to close (reason %s)", reason)
         return
     d = deferred_from_coro(engine.close_spider_async(reason=reason))
     d.addErrback(lambda f: logger.error("Could not close the spider: %s", f.value))
