@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -136,8 +137,9 @@ class Capture(Base):
     status: Mapped[int | None] = mapped_column(Integer)  # HTTP status
     warc_type: Mapped[str] = mapped_column(String(16), default="response")  # response|revisit
     warc_filename: Mapped[str | None] = mapped_column(String(255))
-    warc_offset: Mapped[int | None] = mapped_column(Integer)
-    warc_length: Mapped[int | None] = mapped_column(Integer)
+    # 64-bit: a WARC file may grow past 2 GiB when WARC_MAX_SIZE is raised.
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
     warc_record_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     payload_digest: Mapped[str | None] = mapped_column(String(128))
     etag: Mapped[str | None] = mapped_column(Text)
