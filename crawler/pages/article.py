@@ -194,6 +194,10 @@ class ArticlePage:
             body_lines = body_lines[1:]
         f.lines = body_lines
         f.body_found = body is not None and bool(body_lines)
+        if not f.column and f.body_found:
+            # A two-part <title> ("图说厚街_中国东莞厚街镇") names the column on an article
+            # page; on anything else (an error page) it names the page.
+            f.column = _column_from_title(page_title, short=True)
         if body is not None:
             f.images = _images(body, self.url)
         return f
@@ -345,14 +349,21 @@ def _site_from_title(page_title: str) -> str | None:
     return None
 
 
-def _column_from_title(page_title: str) -> str | None:
+def _column_from_title(page_title: str, short: bool = False) -> str | None:
+    """The segment before the site in `城镇建设_图说厚街_中国东莞厚街镇`.
+
+    A two-part title counts only with `short`: the caller knows the page is an article.
+    """
     segs = _title_segments(page_title)
-    if len(segs) >= 2 and _SITE_HINT_RE.search(segs[-1]):
+    if len(segs) >= (2 if short else 3) and _SITE_HINT_RE.search(segs[-1]):
         return segs[-2]
     return None
 
 
-_CRUMB_TEXT = etree.XPath("//text()[contains(., '当前位置') or contains(., '當前位置')]")
+_CRUMB_TEXT = etree.XPath(
+    "//text()[contains(., '当前位置') or contains(., '當前位置') or contains(., '的位置')"
+    " or contains(., '所在位置')]"
+)
 
 
 def _breadcrumb_column(root) -> str | None:
@@ -364,6 +375,8 @@ def _breadcrumb_column(root) -> str | None:
             continue
         text = normalize_space(el.text_content())
         if len(text) > 200:
+            continue
+        if ":" not in text and "：" not in text:
             continue
         text = re.split(r"[:：]", text, maxsplit=1)[-1]
         parts = [p for p in _CRUMB_SPLIT_RE.split(text) if p not in _CRUMB_SKIP]

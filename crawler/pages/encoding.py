@@ -102,48 +102,64 @@ def decode_body(body: bytes | str, http_charset: str | None = None) -> Decoded:
         raise UnreadablePage("empty page")
     for bom, codec in _BOMS:
         if body.startswith(bom):
-            return _finish(body.decode(codec, "replace"), codec, "bom", [])
+            return _finish((body.decode(codec, "replace"), 0), codec, "bom", [])
     if looks_binary(body[:4096]):
         raise UnreadablePage("not a text page (binary data)")
 
     anomalies: list[dict] = []
+    declared = []
     for source, label in (("http", http_charset), ("meta", meta_charset(body))):
         codec = codec_for(label)
         if label and not codec:
             anomalies.append({"kind": "unknown_charset", "detail": f"{source}: {label}"})
-        if not codec:
-            continue
-        return _decode_declared(body, codec, source, label or codec, anomalies)
-    return _sniff(body, anomalies)
+        elif codec:
+            declared.append((source, label, codec))
+    if not declared:
+        return _sniff(body, anomalies)
 
-
-def _decode_declared(
-    body: bytes, codec: str, source: str, label: str, anomalies: list[dict]
-) -> Decoded:
     utf8 = _strict(body, "utf-8")
-    if codec not in ("utf-8", "utf-8-sig") and utf8 is not None and _non_ascii(utf8) >= 4:
-        # Real GB18030/windows-1252 text is almost never valid UTF-8 with multibyte
-        # sequences; such a page was mislabelled and the declared charset would garble it.
+    first_source, first_label, first_codec = declared[0]
+    # ISO-8859-1 is many servers' default header, not a statement about the page: any other
+    # declaration is tried before it (windows-1252 decodes every byte, so it never "fails").
+    for source, label, codec in sorted(declared, key=lambda d: d[2] == "cp1252"):
+        if codec not in ("utf-8", "utf-8-sig") and utf8 and _non_ascii(utf8[0]) >= 4:
+            # Real GB18030/windows-1252 text is almost never valid UTF-8 with multibyte
+            # sequences: such a page was mislabelled and the declared charset would garble it.
+            anomalies.append(
+                {"kind": "mojibake_repaired", "detail": f"{source} says {label}, body is UTF-8"}
+            )
+            return _finish(utf8, "utf-8", source, anomalies)
+        decoded = _strict(body, codec)
+        if decoded:
+            if source != first_source:
+                anomalies.append(
+                    {
+                        "kind": "charset_mismatch",
+                        "detail": f"{first_source} says {first_label}, body is {label} ({source})",
+                    }
+                )
+            return _finish(decoded, codec, source, anomalies)
+    # No declaration decodes the body cleanly: sniff, and say so.
+    sniffed = _sniff(body, [])
+    if sniffed.encoding != first_codec and not any(
+        a["kind"] == "decode_errors" for a in sniffed.anomalies
+    ):
         anomalies.append(
-            {"kind": "mojibake_repaired", "detail": f"{source} says {label}, body is UTF-8"}
+            {
+                "kind": "charset_mismatch",
+                "detail": f"{first_source} says {first_label}, body is {sniffed.encoding}",
+            }
         )
-        return _finish(utf8, "utf-8", source, anomalies)
-    text = _strict(body, codec)
-    if text is not None:
-        return _finish(text, codec, source, anomalies)
-    if utf8 is not None:
-        anomalies.append(
-            {"kind": "mojibake_repaired", "detail": f"{source} says {label}, body is UTF-8"}
-        )
-        return _finish(utf8, "utf-8", source, anomalies)
-    return _lossy(body, codec, source, anomalies)
+        sniffed.anomalies[:0] = anomalies
+        return sniffed
+    return _lossy(body, first_codec, first_source, anomalies)
 
 
 def _sniff(body: bytes, anomalies: list[dict]) -> Decoded:
     for codec in ("utf-8", "gb18030"):
-        text = _strict(body, codec)
-        if text is not None:
-            return _finish(text, codec, "sniff", anomalies)
+        decoded = _strict(body, codec)
+        if decoded:
+            return _finish(decoded, codec, "sniff", anomalies)
     return _lossy(body, "utf-8", "sniff", anomalies)
 
 
@@ -153,21 +169,36 @@ def _lossy(body: bytes, codec: str, source: str, anomalies: list[dict]) -> Decod
     anomalies.append(
         {"kind": "decode_errors", "detail": f"{bad} undecodable byte runs replaced ({codec})"}
     )
-    return _finish(text, codec, source, anomalies)
+    return _finish((text, 0), codec, source, anomalies)
 
 
-def _finish(text: str, codec: str, source: str, anomalies: list[dict]) -> Decoded:
+def _finish(decoded: tuple[str, int], codec: str, source: str, anomalies: list[dict]) -> Decoded:
+    text, pending = decoded
+    if pending:
+        anomalies.append(
+            {
+                "kind": "decode_errors",
+                "detail": f"incomplete character at the end dropped ({pending} bytes)",
+            }
+        )
     text, detail = repair_mojibake(text)
     if detail:
         anomalies.append({"kind": "mojibake_repaired", "detail": detail})
     return Decoded(text, codec, source, anomalies)
 
 
-def _strict(body: bytes, codec: str) -> str | None:
+def _strict(body: bytes, codec: str) -> tuple[str, int] | None:
+    """`body` decoded without errors and the count of bytes left pending, or None.
+
+    An incomplete character at the very end (a capture cut inside a multibyte sequence)
+    is not an error: it is left out, and `_finish` reports it.
+    """
     try:
-        return body.decode(codec)
+        decoder = codecs.getincrementaldecoder(codec)()
+        text = decoder.decode(body, final=False)
     except (UnicodeDecodeError, LookupError):
         return None
+    return text, len(decoder.getstate()[0])
 
 
 def _non_ascii(text: str) -> int:
@@ -184,51 +215,79 @@ _CP1252_RUN = re.compile(
     "[\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
     "\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]*"
 )
-# UTF-8 read as GBK: full-width punctuation and common characters come out as these
-# (，->锛� 。->銆� “->鈥� 的->鐨� 东->涓� 在->鍦�); a line holding several of them is tried.
-_GBK_MARKERS = re.compile("[锛銆鈥鐨涓鍦鏄浜鍚闂]")
-_GBK_MIN_MARKERS = 3
+# UTF-8 read as GBK: each 3-byte UTF-8 character becomes one and a half GBK characters, and
+# every UTF-8 lead byte (E4-E9 for CJK) turns into a GBK lead, giving characters such as
+# 鍘 鐨 浜 涓 瀵 璁 at a rate genuine text never shows. Lines where they are frequent are
+# tried, and repaired only when the round trip is exact.
+_GBK_FROM_UTF8_LEADS = re.compile(
+    "["
+    + "".join(
+        ch
+        for lead in range(0xE4, 0xEA)
+        for trail in range(0x80, 0xFF)
+        for ch in [bytes([lead, trail]).decode("gb18030", "ignore")]
+        if len(ch) == 1
+    )
+    + "]"
+)
+_GBK_MOJIBAKE_SHARE = 0.2  # share of a line's characters; garbled text runs at about 1/3
+_GBK_MIN_CHARS = 3
+_CP1252_SPECIALS = {
+    ch: b for b in range(0x80, 0xA0) for ch in [bytes([b]).decode("cp1252", "ignore")] if ch
+}
+
+
+def _cp1252_bytes(run: str) -> bytes | None:
+    """The bytes a WHATWG windows-1252 decoder read as `run` (undefined bytes pass as C1)."""
+    out = bytearray()
+    for ch in run:
+        code = ord(ch)
+        if code < 0x100:
+            out.append(code)
+        elif ch in _CP1252_SPECIALS:
+            out.append(_CP1252_SPECIALS[ch])
+        else:
+            return None
+    return bytes(out)
 
 
 def repair_mojibake(text: str) -> tuple[str, str | None]:
-    """Undo UTF-8-read-as-cp1252 and UTF-8-read-as-GBK where the round trip is exact.
+    """Undo UTF-8-read-as-windows-1252 and UTF-8-read-as-GBK where the round trip is exact.
 
     Returns the text and a description of the repair, or None when nothing was changed.
     """
-    fixed_runs = 0
-
-    def fix_run(m: re.Match) -> str:
-        nonlocal fixed_runs
-        run = m.group(0)
-        try:
-            out = run.encode("cp1252").decode("utf-8")
-        except UnicodeError:
-            try:
-                out = run.encode("latin-1").decode("utf-8")
-            except UnicodeError:
-                return run
-        fixed_runs += 1
-        return out
-
-    detail = None
+    details = []
     if _CP1252_RUN.search(text):
+        fixed = 0
+
+        def fix_run(m: re.Match) -> str:
+            nonlocal fixed
+            raw = _cp1252_bytes(m.group(0))
+            try:
+                out = raw.decode("utf-8") if raw is not None else None
+            except UnicodeDecodeError:
+                out = None
+            if out is None:
+                return m.group(0)
+            fixed += 1
+            return out
+
         text = _CP1252_RUN.sub(fix_run, text)
-        if fixed_runs:
-            detail = f"UTF-8 read as windows-1252 ({fixed_runs} runs)"
-    if len(_GBK_MARKERS.findall(text)) >= _GBK_MIN_MARKERS:
+        if fixed:
+            details.append(f"UTF-8 read as windows-1252 ({fixed} runs)")
+    if len(_GBK_FROM_UTF8_LEADS.findall(text)) >= _GBK_MIN_CHARS:
         lines = text.split("\n")
         fixed = 0
         for i, line in enumerate(lines):
-            if len(_GBK_MARKERS.findall(line)) < 2:
+            hits = len(_GBK_FROM_UTF8_LEADS.findall(line))
+            if hits < _GBK_MIN_CHARS or hits < len(line) * _GBK_MOJIBAKE_SHARE:
                 continue
             try:
-                repaired = line.encode("gb18030").decode("utf-8")
+                lines[i] = line.encode("gb18030").decode("utf-8")
             except UnicodeError:
                 continue
-            lines[i] = repaired
             fixed += 1
         if fixed:
             text = "\n".join(lines)
-            part = f"UTF-8 read as GBK ({fixed} lines)"
-            detail = f"{detail}; {part}" if detail else part
-    return text, detail
+            details.append(f"UTF-8 read as GBK ({fixed} lines)")
+    return text, "; ".join(details) or None
