@@ -344,10 +344,12 @@ def test_conditional_requests_get_304(site):
 
 
 def test_change_article_gives_new_body_etag_and_last_modified(fresh):
-    url = fresh.article_urls()[3]
+    url = fresh.article_urls(TSHJ)[3]
     path = urlsplit(url).path
     _, h1, b1 = request(fresh, path)
+    updated = json.loads(request(fresh, "/postmeta/i/9149.json")[2])["updated"]
     assert fresh.change_article(url) == url
+    assert json.loads(request(fresh, "/postmeta/i/9149.json")[2])["updated"] > updated
     _, h2, b2 = request(fresh, path)
     assert b1 != b2 and "本文第1次修订" in b2.decode()
     assert header(h1, "ETag") != header(h2, "ETag")

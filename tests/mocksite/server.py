@@ -307,7 +307,7 @@ class MockSite:
     def _column(column: str | None) -> str | None:
         if column is None:
             return None
-        c = urlsplit(column).path.strip("/") + "/"
+        c = re.sub(r"index(_\d+)?\.html$", "", urlsplit(column).path).strip("/") + "/"
         for path in LIST_COLUMNS:
             if c == path or path.endswith("/" + c) or c.endswith("/" + path):
                 return path
@@ -472,7 +472,7 @@ class MockSite:
         if path == f"/postmeta/i/{COLUMNS[TSHJ].feed}.json":
             arts = self._catalogue.live(TSHJ)
             text = templates.feed_json(COLUMNS[TSHJ], arts)
-            mtime = arts[0].last_modified.timestamp() if arts else STATIC_MTIME
+            mtime = max(a.last_modified for a in arts).timestamp() if arts else STATIC_MTIME
             return Resource(200, text.encode(), ctype, mtime, compressible=True)
         m = _POST_JSON.match(path)
         hit = self._paths.get(path) if m else None

@@ -558,7 +558,9 @@ def post_json(a: Article, paras: list[Para]) -> str:
 def feed_json(col: ColumnInfo, articles: list[Article]) -> str:
     doc = {
         "name": col.name,
-        "updated": f"{articles[0].last_modified:%Y-%m-%d %H:%M:%S}" if articles else None,
+        "updated": (
+            f"{max(a.last_modified for a in articles):%Y-%m-%d %H:%M:%S}" if articles else None
+        ),
         "articles": [
             {
                 "id": a.id,
