@@ -132,7 +132,7 @@ ALONE_RE = re.compile(
     + r")[】\]]?$"
 )
 # Capture debris: runs of ? (bytes the capture could not map), bars, bullets, lone punctuation.
-PUNCT_ONLY_RE = re.compile(r"^[\s?？|｜\-_=*.。…·•、,，:：;；!！~/\\]*$")
+PUNCT_ONLY_RE = re.compile(r"^[\s?？|｜\-_=*.。…·•、,，:：;；!！~/\\【】\[\]()（）]*$")
 
 # --- whitespace ---------------------------------------------------------------------------
 # NBSP, U+3000 (the CMS indents paragraphs with it), other Unicode spaces; zero-width removed.

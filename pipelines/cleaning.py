@@ -1,0 +1,64 @@
+"""`CleaningPipeline`: check each item and normalise its whitespace before it is stored.
+
+Thin by design: extraction (`crawler.pages`) already removed the boilerplate; this stage only
+refuses items that cannot be stored and evens out whitespace in any item, including ones built
+by other code paths (revisits, future spiders). Scrapy item pipeline; no settings of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import DropItem
+
+from crawler.pages.cleaning import normalize_space
+
+# Provenance is kept byte for byte: WARC names, digests and dates are identifiers.
+UNTOUCHED = frozenset({"capture"})
+
+
+def normalize_value(value: Any) -> Any:
+    """Strings: Unicode spaces to ASCII, runs collapsed, each line stripped, empty lines
+    dropped (`text`, `summary` and turn texts are one paragraph a line). Containers recurse."""
+    if isinstance(value, str):
+        if "\n" not in value and "\r" not in value:
+            return normalize_space(value)
+        lines = (normalize_space(x) for x in value.replace("\r\n", "\n").split("\n"))
+        return "\n".join(x for x in lines if x)
+    if isinstance(value, dict):
+        return {k: normalize_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize_value(v) for v in value]
+    return value
+
+
+class CleaningPipeline:
+    """Drops items without a `url` (`DropItem`); normalises whitespace in every other field
+    but `capture`.
+
+    Settings: none. Stats: `cleaning/items`, `cleaning/dropped_no_url`.
+    """
+
+    def __init__(self, stats: Any = None):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> CleaningPipeline:
+        return cls(stats=crawler.stats)
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        url = adapter.get("url")
+        if not isinstance(url, str) or not url.strip():
+            self._inc("cleaning/dropped_no_url")
+            raise DropItem(f"item has no url: {sorted(adapter.keys())}")
+        for key in list(adapter.keys()):
+            if key not in UNTOUCHED:
+                adapter[key] = normalize_value(adapter[key])
+        self._inc("cleaning/items")
+        return item
+
+    def _inc(self, key: str) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key)
