@@ -28,6 +28,8 @@ SCRAPY_LOG_SETTINGS = {"LOG_INSTALL_ROOT_HANDLER": False}
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TEXT_DATEFMT = "%Y-%m-%d %H:%M:%S"
 SUMMARY_ATTR = "dgarchive_summary"  # records with this extra pass even with --quiet
+# Library loggers whose INFO lines are noise in an operator's log: shown at DEBUG only.
+CHATTY_LOGGERS = ("alembic.runtime.plugins",)
 
 # LogRecord attributes that are not "extras" (Python 3.11 + asyncio's taskName of 3.12).
 _RECORD_ATTRS = frozenset(
@@ -122,6 +124,10 @@ def configure_logging(
     root.addHandler(handler)
     # The summary is INFO: let INFO records reach the handler, which applies the threshold.
     root.setLevel(min(threshold, logging.INFO))
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(
+            logging.NOTSET if threshold <= logging.DEBUG else logging.WARNING
+        )
     _installed = handler
     return handler
 

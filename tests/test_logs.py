@@ -34,7 +34,10 @@ class FakeSpider:
 def restore_logging():
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    chatty = {name: logging.getLogger(name).level for name in logs.CHATTY_LOGGERS}
     yield
+    for name, old in chatty.items():
+        logging.getLogger(name).setLevel(old)
     for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)
@@ -97,6 +100,13 @@ def test_level_and_quiet():
     configure_logging("text", "DEBUG", stream=out)
     logging.getLogger("scrapy.core.engine").debug("Crawled (200)")
     assert "Crawled (200)" in out.getvalue()
+
+    out = io.StringIO()
+    configure_logging("text", "INFO", stream=out)
+    logging.getLogger("alembic.runtime.plugins").info("setup plugin alembic.autogenerate")
+    logging.getLogger("alembic.runtime.migration").info("Running upgrade  -> 0001")
+    assert "setup plugin" not in out.getvalue()  # library chatter: DEBUG only
+    assert "Running upgrade" in out.getvalue()
 
     out = io.StringIO()
     configure_logging("text", "INFO", quiet=True, stream=out)
