@@ -110,6 +110,14 @@ def parse_listing(body: bytes | str, url: str, *, encoding: str | None = None) -
             listing.next_url = f"{folder}{name}_{nxt}.{ext}"
 
     own = {url, urljoin(url, "./"), urljoin(url, "index.html")}
+
+    # The page bar's pages share this page's folder (a breadcrumb's 首页 points elsewhere).
+    def folder(u: str) -> str:
+        return urlsplit(u).path.rsplit("/", 1)[0]
+
+    pages = [p for p in pages if folder(p) == folder(url)]
+    if listing.next_url and folder(listing.next_url) != folder(url):
+        listing.next_url = None
     listing.page_urls = [p for p in dict.fromkeys(pages) if p not in own]
     if listing.next_url in own:
         listing.next_url = None
