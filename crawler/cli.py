@@ -175,6 +175,17 @@ def main(argv: list[str] | None = None) -> int:
 
     level = "WARNING" if args.quiet else args.log_level.upper()
     configure_logging(args.log_format, level, args.quiet)
+    if level != "DEBUG":  # migrations announce every step at INFO; only problems matter here
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return _dispatch(parser, args)
+    except BrokenPipeError:  # `dgarchive export | head`: the reader left; not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _dispatch(parser: argparse.ArgumentParser, args) -> int:
     try:
         if args.command == "crawl":
             return crawl(args)
