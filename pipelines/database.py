@@ -12,9 +12,11 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import re
 import unicodedata
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -87,12 +89,22 @@ class BadDatabaseUrlError(DatabaseError):
     """The URL cannot be parsed or names an engine dgarchive does not support (a usage error)."""
 
 
+_SHOWN: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def shown_url(target: Engine | str | URL) -> str:
+    """How messages name a database: the URL as the user gave it, without the password."""
+    if isinstance(target, Engine):
+        return _SHOWN.get(target) or redact_url(target.url)
+    return redact_url(target)
+
+
 def redact_url(url: str | URL) -> str:
     """The URL without its password (and without the `+driver` part), for messages."""
     if isinstance(url, URL):
-        return url.set(drivername=url.get_backend_name(), password=None).render_as_string(
-            hide_password=False
-        )
+        # URL.set(password=None) means "leave unchanged"; the tuple field must be replaced.
+        bare = url._replace(drivername=url.get_backend_name(), password=None)
+        return bare.render_as_string(hide_password=False)
     try:
         return redact_url(make_url(url))
     except Exception:  # noqa: BLE001 - unparseable: strip anything that looks like a password
@@ -127,20 +139,41 @@ def _reason(exc: BaseException) -> str:
     return line[:200]
 
 
-def translate_error(exc: BaseException, url: str | URL) -> DatabaseError:
+def translate_error(exc: BaseException, url: Engine | str | URL) -> DatabaseError:
     """The `DatabaseError` an operator sees for a driver/SQLAlchemy error on `url`."""
     if isinstance(exc, DatabaseError):
         return exc
-    shown = redact_url(url)
+    shown = shown_url(url)
     reason = _reason(exc)
     low = str(getattr(exc, "orig", None) or exc).lower()
     if "readonly database" in low or "read-only" in low or "read only" in low:
         return DatabaseReadOnlyError(f"database is read-only: {shown} ({reason})")
+    if "unable to open database file" in low:
+        why = _sqlite_unwritable(url)
+        if why:
+            return DatabaseReadOnlyError(f"database is read-only: {shown} ({why})")
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) and _is_connect_error(low):
         return DatabaseUnreachableError(f"database unreachable: {shown} ({reason})")
     if isinstance(exc, OSError):
         return DatabaseUnreachableError(f"database unreachable: {shown} ({exc.strerror or exc})")
     return DatabaseError(f"database error on {shown}: {reason}")
+
+
+def _sqlite_unwritable(url: Engine | str | URL) -> str | None:
+    """Why SQLite could not open a file for writing, when permissions are the cause."""
+    try:
+        parsed = url.url if isinstance(url, Engine) else normalize_url(url)
+    except DatabaseError:
+        return None
+    path = _sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
+    if path is None:
+        return None
+    if path.exists():
+        return None if os.access(path, os.W_OK) else "file not writable"
+    parent = path.parent
+    if parent.is_dir() and not os.access(parent, os.W_OK):
+        return f"cannot create the file: directory {parent} not writable"
+    return None
 
 
 def _is_connect_error(low: str) -> bool:
@@ -237,21 +270,23 @@ def make_engine(url: str | URL, *, must_exist: bool = False, **kwargs: Any) -> E
     PostgreSQL: psycopg 3, pre-ping.
     """
     parsed = normalize_url(url)
+    shown = redact_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_path(parsed)
         if must_exist and path is not None and not path.is_file():
-            raise DatabaseUnreachableError(
-                f"database unreachable: {redact_url(parsed)} (no such file)"
-            )
-        return _sqlite_engine(parsed, **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)
-    connect_args = kwargs.pop("connect_args", {})
-    connect_args.setdefault("connect_timeout", 10)
-    connect_args.setdefault("application_name", "dgarchive")
-    return create_engine(parsed, connect_args=connect_args, **kwargs)
+            raise DatabaseUnreachableError(f"database unreachable: {shown} (no such file)")
+        engine = _sqlite_engine(parsed, shown, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        connect_args = kwargs.pop("connect_args", {})
+        connect_args.setdefault("connect_timeout", 10)
+        connect_args.setdefault("application_name", "dgarchive")
+        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+    _SHOWN[engine] = shown
+    return engine
 
 
-def _sqlite_engine(parsed: URL, **kwargs: Any) -> Engine:
+def _sqlite_engine(parsed: URL, shown: str, **kwargs: Any) -> Engine:
     query = dict(parsed.query)
     mode = query.pop("mode", None)
     path = _sqlite_path(parsed)
@@ -266,7 +301,7 @@ def _sqlite_engine(parsed: URL, **kwargs: Any) -> Engine:
             )
             raise cls(
                 f"database {'is read-only' if cls is DatabaseReadOnlyError else 'unreachable'}:"
-                f" {redact_url(parsed)} (cannot create {path.parent}: {exc.strerror})"
+                f" {shown} (cannot create {path.parent}: {exc.strerror})"
             ) from None
     if mode is not None and path is not None:
         # pysqlite only honours mode= in a file: URI.
@@ -301,7 +336,7 @@ def _sqlite_engine(parsed: URL, **kwargs: Any) -> Engine:
 
 
 @contextmanager
-def _translated(url: str | URL) -> Iterator[None]:
+def _translated(url: Engine | str | URL) -> Iterator[None]:
     try:
         yield
     except DatabaseError:
@@ -364,7 +399,7 @@ def schema_state(engine: Engine) -> str:
     """`"empty"` (no migration applied), `"current"` (at head), `"behind"` (an older
     revision of this code) or `"ahead"` (a revision this code does not know: a newer
     dgarchive migrated it)."""
-    with _translated(engine.url), engine.connect() as conn:
+    with _translated(engine), engine.connect() as conn:
         current = _db_revisions(conn)
     known, heads = _script_revisions()
     if not current:
@@ -382,7 +417,7 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> None:
             raise _too_new(engine)
         from alembic import command
 
-        with _translated(engine.url), engine.begin() as conn:
+        with _translated(engine), engine.begin() as conn:
             command.upgrade(_alembic_config(conn), revision)
     finally:
         if owned:
@@ -395,7 +430,7 @@ def downgrade(url_or_engine: str | URL | Engine, revision: str = "base") -> None
     try:
         from alembic import command
 
-        with _translated(engine.url), engine.begin() as conn:
+        with _translated(engine), engine.begin() as conn:
             command.downgrade(_alembic_config(conn), revision)
     finally:
         if owned:
@@ -419,7 +454,7 @@ def _too_new(engine: Engine) -> SchemaTooNewError:
     with engine.connect() as conn:
         current = ",".join(sorted(_db_revisions(conn)))
     return SchemaTooNewError(
-        f"database schema is newer than this dgarchive: {redact_url(engine.url)} is at "
+        f"database schema is newer than this dgarchive: {shown_url(engine)} is at "
         f"revision {current}, this code knows up to {head_revision()}; upgrade dgarchive"
     )
 
@@ -454,7 +489,7 @@ def check_database(url: str | URL) -> None:
 
 
 def _probe_write(engine: Engine, state: str) -> None:
-    with _translated(engine.url), engine.connect() as conn:
+    with _translated(engine), engine.connect() as conn:
         trans = conn.begin()
         try:
             if state == "empty":
@@ -462,7 +497,7 @@ def _probe_write(engine: Engine, state: str) -> None:
                     ro = conn.exec_driver_sql("SHOW transaction_read_only").scalar()
                     if ro == "on":
                         raise DatabaseReadOnlyError(
-                            f"database is read-only: {redact_url(engine.url)} "
+                            f"database is read-only: {shown_url(engine)} "
                             "(transaction_read_only is on)"
                         )
                 conn.exec_driver_sql("CREATE TABLE dgarchive_write_probe (x INTEGER)")
@@ -697,12 +732,19 @@ class RecordStore:
         self.rows_written = 0  # rows inserted or updated, over the store's life
 
     def close(self) -> None:
+        """Dispose of the engine if the store made it from a URL."""
         if self._owned:
             self.engine.dispose()
 
+    def __enter__(self) -> RecordStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @contextmanager
     def _session(self) -> Iterator[Session]:
-        with _translated(self.engine.url):
+        with _translated(self.engine):
             with Session(self.engine, expire_on_commit=False, autoflush=False) as session:
                 event.listen(session, "before_flush", self._count_rows)
                 with session.begin():
@@ -1070,7 +1112,7 @@ class RecordStore:
         """Every article's current version as its contract record plus `capture`, ordered
         by URL (code-point order, the same on every engine). `since`: articles published on
         or after that day, China time."""
-        with Session(self.engine) as s, _translated(self.engine.url):
+        with Session(self.engine) as s, _translated(self.engine):
             query = select(Article.id, Article.url).where(Article.current_version_id.is_not(None))
             if since is not None:
                 start = datetime.combine(since, time(0), CHINA)
@@ -1190,7 +1232,7 @@ def search(
     phrases = list(dict.fromkeys([phrase, to_simplified(phrase) or phrase]))
     if isinstance(session_or_engine, Session):
         return _search(session_or_engine, phrases, limit)
-    with Session(session_or_engine) as s, _translated(session_or_engine.url):
+    with Session(session_or_engine) as s, _translated(session_or_engine):
         return _search(s, phrases, limit)
 
 
@@ -1454,15 +1496,21 @@ class DatabasePipeline:
     async def _in_thread(self, fn: Callable, *args: Any) -> Any:
         if self._executor is None:
             return fn(*args)
-        return await self._wait(self._executor.submit(fn, *args))
+        fut = self._executor.submit(fn, *args)
+        await self._wait(fut)
+        return fut.result()
 
     @staticmethod
-    async def _wait(fut: Future) -> Any:
-        """Await a worker-thread future from the reactor (asyncio or plain Twisted)."""
+    async def _wait(fut: Future) -> None:
+        """Wait, without blocking the reactor (asyncio or plain Twisted), for a worker-thread
+        future to finish; its outcome stays in `fut`."""
         from scrapy.utils.asyncio import is_asyncio_available
 
         if is_asyncio_available():
-            await asyncio.wait([asyncio.wrap_future(fut)])
+            wrapped = asyncio.wrap_future(fut)
+            await asyncio.wait([wrapped])
+            if not wrapped.cancelled():
+                wrapped.exception()  # retrieved: the outcome is read from `fut` below
         else:
             from twisted.internet import reactor
             from twisted.internet.defer import Deferred
@@ -1470,7 +1518,6 @@ class DatabasePipeline:
             done: Deferred = Deferred()
             fut.add_done_callback(lambda _f: reactor.callFromThread(done.callback, None))
             await done
-        return fut.result()
 
 
 def _as_dict(item: Any) -> dict:
