@@ -293,7 +293,7 @@ def crawl(args) -> int:
     with ExitStack() as stack:
         try:
             for path in lock_paths(archive, db_url if settings.getbool("DB_ENABLED") else None):
-                stack.enter_context(RunLock(path))
+                stack.enter_context(RunLock(path, run_id=run_id, argv=sys.argv))
         except LockHeldError as exc:
             print(f"dgarchive: error: {exc}", file=sys.stderr)
             return ExitCode.LOCK_HELD
@@ -303,10 +303,12 @@ def crawl(args) -> int:
 def _run_spider(settings, args, site_root: str) -> int:
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.logs import SCRAPY_LOG_SETTINGS
     from crawler.report import report_exit_code
     from crawler.spiders.town_news import TownNewsSpider
 
-    process = CrawlerProcess(settings, install_root_handler=False)
+    settings.setdict(SCRAPY_LOG_SETTINGS, priority="cmdline")  # our root handler stays
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(TownNewsSpider)
     process.crawl(
         crawler,

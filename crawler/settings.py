@@ -31,6 +31,8 @@ CONTACT_URL = "https://www.dg.gov.cn/"  # replace with the operator's own page o
 USER_AGENT = f"dgarchive/{__version__} (+archival crawler; contact: {CONTACT_URL})"
 
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # no control port on an unattended crawler
+LOGSTATS_INTERVAL = 0  # the Progress extension reports instead
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 # Keep the real reason phrase of every response for the WARC status line.
@@ -57,6 +59,10 @@ DB_ENABLED = True
 DB_URL = os.environ.get("DGARCHIVE_DB") or "sqlite:///dgarchive.sqlite"
 DB_BATCH_SIZE = 50
 
+DOWNLOADER_MIDDLEWARES = {
+    # Below RetryMiddleware (550): sees only the errors that survived the retries.
+    "crawler.report.FailureRecorder": 540,
+}
 EXTENSIONS = {
     "pipelines.warc.WarcCapture": 100,
     "crawler.report.RunReport": 200,
