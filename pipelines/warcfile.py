@@ -21,6 +21,7 @@ import io
 import os
 import re
 import socket
+import struct
 import time
 import uuid
 import zlib
@@ -86,7 +87,11 @@ def warc_date(when: datetime) -> str:
 
 def sha1_digest(data: bytes) -> str:
     """`sha1:BASE32`, the digest form of WARC-Payload-Digest and WARC-Block-Digest."""
-    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+    return _sha1_b32(hashlib.sha1(data))
+
+
+def _sha1_b32(h) -> str:
+    return "sha1:" + base64.b32encode(h.digest()).decode("ascii")
 
 
 def _b(value: str | bytes) -> bytes:
@@ -259,6 +264,14 @@ class WarcRecordBuilder:
         payload: bytes = b"",
         content_type: str = "",
     ) -> ArcWarcRecord:
+        # Digests computed here, once, over the bytes as they will be written; warcio
+        # keeps digests it finds instead of re-reading the streams (twice) to make them.
+        head = http_head.raw if http_head is not None else b""
+        if rec_type not in ("warcinfo", "revisit"):
+            warc_headers.add_header("WARC-Payload-Digest", sha1_digest(payload))
+        block = hashlib.sha1(head)
+        block.update(payload)
+        warc_headers.add_header("WARC-Block-Digest", _sha1_b32(block))
         record = self._warcio.create_warc_record(
             target_uri,
             rec_type,
@@ -623,8 +636,11 @@ class RollingWarcWriter:
         stream.seek(pos)  # writable again after a rollover (a new WARC-Warcinfo-ID)
         data = buf.getvalue()
         if self.gzip:
-            c = zlib.compressobj(self.compresslevel, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-            data = c.compress(data) + c.flush()
+            stored_from = None
+            if _already_compressed(record.http_headers):
+                # The payload, then the record's closing CRLF CRLF.
+                stored_from = len(data) - 4 - max(record.payload_length, 0)
+            data = gzip_member(data, self.compresslevel, stored_from)
         return data
 
     def _file_name(self, when: datetime, serial: int) -> str:
@@ -684,6 +700,50 @@ class RollingWarcWriter:
         self.bytes_written += len(data)
         if time.monotonic() - self._last_fsync >= self.fsync_interval:
             self.flush()
+
+
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"  # deflate, mtime 0, unix
+_COMPRESSED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "compress"})
+_COMPRESSED_TYPES = ("image/", "video/", "audio/", "font/woff", "application/zip")
+
+
+def _already_compressed(head: StatusAndHeaders | None) -> bool:
+    if head is None:
+        return False
+    encoding = (head.get_header("Content-Encoding") or "").strip().lower()
+    if encoding in _COMPRESSED_ENCODINGS:
+        return True
+    ctype = (head.get_header("Content-Type") or "").strip().lower()
+    return ctype.startswith(_COMPRESSED_TYPES) and not ctype.startswith("image/svg")
+
+
+def _window_bits(size: int) -> int:
+    # A window no larger than the data compresses just as well, and zlib sets up a 32 KiB
+    # window (and its hash tables) for every member otherwise: most of the cost of a record.
+    return min(max(size.bit_length(), 9), zlib.MAX_WBITS)
+
+
+def gzip_member(data: bytes, level: int = 6, stored_from: int | None = None) -> bytes:
+    """One gzip member holding `data`; bytes from `stored_from` on go in stored blocks.
+
+    Deflating a payload that is already compressed (a gzip page, a JPEG) costs the most CPU
+    of the whole capture and saves nothing, so such payloads are stored as they are, after
+    the deflated WARC and HTTP heads. Any gzip reader reads the result.
+    """
+    if stored_from is None or len(data) - stored_from < 1024:
+        c = zlib.compressobj(level, zlib.DEFLATED, _window_bits(len(data)) | 16)
+        return c.compress(data) + c.flush()
+    c = zlib.compressobj(level, zlib.DEFLATED, -_window_bits(stored_from))
+    # A sync flush ends on a byte boundary, where stored blocks can follow in the same stream.
+    parts = [_GZIP_HEADER, c.compress(data[:stored_from]), c.flush(zlib.Z_SYNC_FLUSH)]
+    rest = memoryview(data)[stored_from:]
+    for start in range(0, len(rest), 0xFFFF):
+        chunk = rest[start : start + 0xFFFF]
+        final = start + 0xFFFF >= len(rest)
+        parts.append(struct.pack("<BHH", final, len(chunk), len(chunk) ^ 0xFFFF))
+        parts.append(chunk)
+    parts.append(struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF))
+    return b"".join(parts)
 
 
 def _link(record: ArcWarcRecord, to: ArcWarcRecord) -> None:

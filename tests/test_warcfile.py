@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -462,6 +463,32 @@ def test_warcio_check_cli_fails_on_a_corrupted_payload(tmp_path):
     Path(path).write_bytes(data)
     proc = subprocess.run([WARCIO, "check", path], capture_output=True, text=True)
     assert proc.returncode == 1
+
+
+@pytest.mark.parametrize("size", [0, 1023, 1024, 0xFFFF, 0xFFFF + 1, 200_000])
+def test_gzip_member_with_a_stored_payload_is_plain_gzip(size):
+    head = b"WARC/1.1\r\nWARC-Type: response\r\n" * 10
+    data = head + os.urandom(size) + b"\r\n\r\n"
+    member = warcfile.gzip_member(data, 6, stored_from=len(head))
+    assert gzip.decompress(member) == data
+    d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    assert d.decompress(member) == data and d.eof and d.unused_data == b""
+
+
+def test_compressed_payloads_are_stored_and_text_is_deflated(tmp_path):
+    jpeg = os.urandom(50_000)
+    text = ("<p>厚街镇新闻</p>" * 3000).encode()
+    w = make_writer(tmp_path)
+    b = w.builder
+    for body, ctype in ((jpeg, "image/jpeg"), (text, "text/html; charset=utf-8")):
+        resp = b.response(URL, status=200, headers=[("Content-Type", ctype)], body=body)
+        w.write_exchange(b.request(URL), resp)
+    w.close()
+    records = assert_valid(w.files[0])
+    assert [r["raw"] for r in records if r["type"] == "response"] == [jpeg, text]
+    lengths = [r["length"] for r in records if r["type"] == "response"]
+    assert len(jpeg) < lengths[0] < len(jpeg) + 1000  # stored, heads deflated
+    assert lengths[1] < len(text) // 10  # deflated
 
 
 # -- failures: a killed process, a full disk --------------------------------------------
