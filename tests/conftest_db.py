@@ -200,6 +200,19 @@ def interview_record(n: int = 3987862, *, capture: dict | None = None) -> dict:
     }
 
 
+def row_counts(engine) -> dict[str, int]:
+    """Rows in every modelled table."""
+    from sqlalchemy import func, select
+
+    from pipelines.models import Base
+
+    with engine.connect() as conn:
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar()
+            for t in Base.metadata.sorted_tables
+        }
+
+
 def exported(record: dict) -> dict:
     """What export gives back for a saved record: no `town`, the capture's location fields."""
     out = {k: v for k, v in record.items() if k not in ("town", "column_path", "capture")}

@@ -29,7 +29,6 @@ from pipelines.database import (
 from pipelines.models import (
     Article,
     ArticleVersion,
-    Base,
     Capture,
     CrawlRun,
     Person,
@@ -43,6 +42,7 @@ from tests.conftest_db import (
     exported,
     interview_record,
     plain_record,
+    row_counts,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,14 +52,6 @@ def one_line(exc: BaseException) -> str:
     message = str(exc)
     assert message and "\n" not in message and "Traceback" not in message, message
     return message
-
-
-def row_counts(engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        return {
-            t.name: conn.execute(select(func.count()).select_from(t)).scalar()
-            for t in Base.metadata.sorted_tables
-        }
 
 
 def closed_port() -> int:
