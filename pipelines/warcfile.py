@@ -33,6 +33,11 @@ from importlib.metadata import version as _dist_version
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no advisory locks, repair trusts the caller
+    fcntl = None
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -661,9 +666,12 @@ class RollingWarcWriter:
                 fd = os.open(path + ".open", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
                 continue
-            if os.path.exists(path):  # finished by someone else in between
+            # Held while the file is written, so repair_open_files leaves it alone; the
+            # kernel drops it when the process dies, leaving the file to repair.
+            _lock(fd)
+            if os.path.exists(path) or not _same_file(fd, path + ".open"):
+                # Finished by someone else in between, or taken for a leftover and removed.
                 os.close(fd)
-                os.unlink(path + ".open")
                 continue
             break
         self._fd, self._path, self._size, self._records_in_file = fd, path, 0, 0
@@ -754,6 +762,21 @@ def _link(record: ArcWarcRecord, to: ArcWarcRecord) -> None:
     record.rec_headers.replace_header("WARC-Date", to.rec_headers.get_header("WARC-Date"))
 
 
+def _lock(fd: int) -> None:
+    """An exclusive advisory lock, without waiting (BlockingIOError when held elsewhere)."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    own = os.fstat(fd)
+    return (own.st_dev, own.st_ino) == (st.st_dev, st.st_ino)
+
+
 def _fsync_dir(directory: str) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -816,20 +839,31 @@ def repair_open_files(directory: str | os.PathLike) -> list[str]:
     """
     repaired = []
     for open_path in sorted(glob.glob(os.path.join(glob.escape(os.fspath(directory)), "*.open"))):
-        good = complete_prefix_length(open_path)
-        if good == 0:
-            os.unlink(open_path)
-            continue
-        with open(open_path, "r+b") as fh:
-            fh.truncate(good)
-            fh.flush()
-            os.fsync(fh.fileno())
-        final = open_path[: -len(".open")]
-        if os.path.exists(final):  # never overwrite a finished file
-            stem, dot, ext = final.partition(".warc")
-            final = f"{stem}-repaired-{uuid.uuid4().hex[:8]}{dot}{ext}"
-        os.rename(open_path, final)
-        repaired.append(final)
+        try:
+            fd = os.open(open_path, os.O_RDWR)
+        except FileNotFoundError:
+            continue  # finished meanwhile
+        try:
+            try:
+                _lock(fd)
+            except BlockingIOError:
+                continue  # a live writer holds it
+            if not _same_file(fd, open_path):
+                continue
+            good = complete_prefix_length(open_path)
+            if good == 0:
+                os.unlink(open_path)
+                continue
+            os.ftruncate(fd, good)
+            os.fsync(fd)
+            final = open_path[: -len(".open")]
+            if os.path.exists(final):  # never overwrite a finished file
+                stem, dot, ext = final.partition(".warc")
+                final = f"{stem}-repaired-{uuid.uuid4().hex[:8]}{dot}{ext}"
+            os.rename(open_path, final)
+            repaired.append(final)
+        finally:
+            os.close(fd)
     if repaired:
         _fsync_dir(os.fspath(directory))
     return repaired

@@ -533,6 +533,16 @@ def test_repair_keeps_a_complete_open_file_whole(tmp_path):
     assert Path(w.current_path).read_bytes() == data
 
 
+def test_repair_leaves_a_file_a_live_writer_holds(tmp_path):
+    w = make_writer(tmp_path)
+    write_article(w)
+    before = Path(w.current_path + ".open").read_bytes()
+    assert repair_open_files(tmp_path) == []
+    assert Path(w.current_path + ".open").read_bytes() == before
+    write_article(w)  # and the writer goes on
+    assert [r["type"] for r in assert_valid(w.close())].count("response") == 2
+
+
 def test_repair_stops_at_a_record_whose_digest_does_not_match(tmp_path):
     w = make_writer(tmp_path, gzip=False)
     write_article(w, body=b"first body")
