@@ -68,6 +68,7 @@ def iter_captures(path: str | os.PathLike, *, check_digests: bool = True) -> Ite
         raise WarcReadError(f"cannot open {path}: {exc.strerror}") from exc
     with fh:
         it = ArchiveIterator(fh, check_digests=check_digests)
+        pending: Capture | None = None  # a 304 revisit, until its metadata record is read
         try:
             for record in it:
                 if record.format != "warc":  # warcio also reads ARC, and guesses loosely
@@ -77,8 +78,18 @@ def iter_captures(path: str | os.PathLike, *, check_digests: bool = True) -> Ite
                     fields = _warc_fields(record.raw_stream.read())
                     sitemap = _sitemap(fields.get("dgarchive-site-root"), path)
                     continue
+                if rec_type == "metadata" and pending is not None:
+                    refers = record.rec_headers.get_header("WARC-Refers-To")
+                    if refers == pending.capture["warc_record_id"]:
+                        pending.http_headers = _not_modified_head(record.raw_stream.read())
+                        yield pending
+                        pending = None
+                    continue
                 if rec_type not in ("response", "revisit"):
                     continue
+                if pending is not None:
+                    yield pending
+                    pending = None
                 payload = record.raw_stream.read() if rec_type == "response" else None
                 if check_digests and record.digest_checker.passed is False:
                     problems = "; ".join(record.digest_checker.problems)
@@ -89,11 +100,33 @@ def iter_captures(path: str | os.PathLike, *, check_digests: bool = True) -> Ite
                 location = capture_location(
                     record, name, it.get_record_offset(), it.get_record_length()
                 )
-                yield _capture(record, payload, location, sitemap)
+                capture = _capture(record, payload, location, sitemap)
+                if rec_type == "revisit" and record.http_headers is None:
+                    pending = capture
+                else:
+                    yield capture
+            if pending is not None:
+                yield pending
         except (ArchiveLoadFailed, StatusAndHeadersParserException, EOFError, zlib.error) as exc:
             raise WarcReadError(f"{path}: not a readable WARC file: {exc}") from exc
         except ValueError as exc:  # e.g. a non-numeric Content-Length
             raise WarcReadError(f"{path}: malformed WARC record: {exc}") from exc
+
+
+def _not_modified_head(data: bytes) -> StatusAndHeaders | None:
+    """The 304 head that `not_modified_records` keeps in warc-fields, back as HTTP headers."""
+    protocol, statusline, headers = "", "", []
+    for line in data.decode("utf-8", "replace").split("\r\n"):
+        key, _, value = line.partition(": ")
+        if key == "http-status-line":
+            protocol, _, statusline = value.partition(" ")
+        elif key == "http-header":
+            name, colon, hvalue = value.partition(":")
+            if colon:
+                headers.append((name, hvalue.strip()))
+    if not statusline:
+        return None
+    return StatusAndHeaders(statusline, headers, protocol=protocol)
 
 
 def _capture(record, payload: bytes | None, location: dict, sitemap: SiteMap) -> Capture:

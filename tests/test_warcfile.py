@@ -654,9 +654,24 @@ def test_iter_captures_reads_back_what_was_written(tmp_path):
     assert caps[-1].capture == w2_loc  # the reader's location is the writer's
     not_modified, identical = caps[1], caps[2]
     assert not_modified.status == 304 and not_modified.body is None
+    assert not_modified.http_headers.statusline == "304 Not Modified"
+    assert not_modified.http_headers.get_header("ETag") == '"5f3-1"'
+    assert not_modified.http_headers.get_header("Date") == "Sun, 22 Nov 2026 00:20:00 GMT"
     assert not_modified.refers_to["refers_to_record_id"] == art.capture["warc_record_id"]
     assert identical.status == 200 and identical.is_revisit
     assert caps[3].status == 404 and caps[3].encoding is None
+
+
+def test_iter_captures_yields_an_empty_revisit_without_its_metadata_too(tmp_path):
+    w = make_writer(tmp_path)
+    loc = write_article(w)
+    ref = RevisitOf(URL, loc["fetched_at"], loc["warc_record_id"], loc["payload_digest"])
+    b = w.builder
+    rv = b.revisit(URL, profile="server-not-modified", refers_to=ref)
+    w.write_revisit(b.request(URL), rv)  # no metadata record, and last in the file
+    caps = list(iter_captures(w.close()))
+    assert [(c.warc_type, c.status) for c in caps] == [("response", 200), ("revisit", 304)]
+    assert caps[1].http_headers is None
 
 
 def test_iter_captures_keeps_a_body_that_claims_gzip_but_is_not(tmp_path):
