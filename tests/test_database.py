@@ -731,3 +731,34 @@ def test_a_database_error_during_the_crawl_stops_it_cleanly(db_url, migrated_eng
     assert "\n" not in message and "reindex" in message and errors[0].exc_info is None
     assert isinstance(pipeline.failed, DatabaseError)
     assert row_counts_safe(migrated_engine, "articles") == 1
+
+
+def _doc_statements() -> list[str]:
+    import re
+
+    doc = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sql\n(.*?)```", doc, flags=re.S)
+    statements = []
+    for block in blocks:
+        for stmt in block.split(";"):
+            lines = [ln for ln in stmt.splitlines() if not ln.strip().startswith("--")]
+            if "".join(lines).strip():
+                statements.append("\n".join(lines))
+    return statements
+
+
+def test_the_example_queries_in_the_schema_doc_run(store, migrated_engine):
+    statements = _doc_statements()
+    assert len(statements) >= 10
+    store.save([interview_record(), plain_record(1)], None)
+    dialect = migrated_engine.dialect.name
+    ran = 0
+    for stmt in statements:
+        only_sqlite = "articles_fts" in stmt
+        only_pg = "ILIKE" in stmt or "extract(" in stmt
+        if (only_sqlite and dialect != "sqlite") or (only_pg and dialect != "postgresql"):
+            continue
+        with migrated_engine.connect() as conn:
+            conn.execute(text(stmt)).all()
+        ran += 1
+    assert ran >= 9
