@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.statscollectors import StatsCollector
+    from warcio.recordloader import ArcWarcRecord
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +204,6 @@ class WarcCapture:
         req_record = self._request_record(request, response, wire, date, ip)
 
         revisit = self._revisit_of(request)
-        digest = None
         if revisit is not None and response.status == 304:
             rv, meta = self.builder.not_modified_records(
                 response.url,
@@ -216,8 +216,7 @@ class WarcCapture:
             )
             return self.writer.write_revisit(req_record, rv, meta), "server-not-modified"
         if revisit is not None and response.status == 200 and revisit.payload_digest:
-            digest = sha1_digest(response.body)
-            if digest == revisit.payload_digest:
+            if sha1_digest(response.body) == revisit.payload_digest:
                 rv = self.builder.revisit(
                     response.url,
                     profile="identical-payload-digest",
@@ -246,7 +245,14 @@ class WarcCapture:
         )
         return self.writer.write_exchange(req_record, resp_record), None
 
-    def _request_record(self, request, response, wire, date, ip):
+    def _request_record(
+        self,
+        request: Request,
+        response: Response,
+        wire: dict | None,
+        date: datetime,
+        ip: str | None,
+    ) -> ArcWarcRecord:
         # The head as sent when the download handler recorded it; else from request.headers.
         sent = (wire or {}).get("request_head")
         head = HttpHead.parse(sent) if sent else None
