@@ -685,7 +685,15 @@ class RollingWarcWriter:
         fields.update(self.warcinfo_fields)
         info = self.builder.warcinfo(name, fields)
         self._warcinfo_id = record_id(info)
-        self._append(self._serialize(info))
+        try:
+            self._append(self._serialize(info))
+        except WarcWriteError:
+            # No warcinfo, no file: the next write starts a new one, warcinfo first.
+            os.close(fd)
+            os.unlink(path + ".open")
+            self.files.remove(path)
+            self._fd = self._path = None
+            raise
         self.records_written += 1
 
     def _append(self, data: bytes) -> None:

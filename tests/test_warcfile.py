@@ -604,8 +604,14 @@ def test_a_full_disk_on_a_new_file_leaves_nothing_behind(tmp_path, monkeypatch):
     w = make_writer(tmp_path)
     with pytest.raises(WarcWriteError):
         write_article(w)
-    assert w.close() is None
     assert os.listdir(tmp_path) == []
+    assert w.close() is None and w.files == []
+    monkeypatch.undo()
+    write_article(w)  # space came back: a new file, warcinfo first
+    records = assert_valid(w.close())
+    assert [r["type"] for r in records] == ["warcinfo", "response", "request"]
+    info_id = records[0]["h"].get_header("WARC-Record-ID")
+    assert records[1]["h"].get_header("WARC-Warcinfo-ID") == info_id
 
 
 def test_one_file_handle_per_file(tmp_path, monkeypatch):
