@@ -12,15 +12,17 @@ whose body cannot be found is a record with `text` "" and a `body_not_found` ano
 
 from __future__ import annotations
 
+import operator
 import re
+import threading
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-import lxml.html
 from lxml import etree
 
 from crawler.pages import selectors as sel
 from crawler.pages.cleaning import (
+    BREADCRUMB_RE,
     PAGE_TIP_TITLE_RE,
     PROMPT_RE,
     _both,
@@ -62,8 +64,9 @@ _CRUMB_SPLIT_RE = re.compile(r"\s*[>＞»›/]\s*")
 _CRUMB_SKIP = frozenset({"首页", "首頁", "正文", "详情", "詳情", "内容", "內容", "文章", ""})
 _IMAGE_NAME_RE = re.compile(r"^\S+\.(?:jpe?g|png|gif|bmp|webp)$", re.IGNORECASE)
 _BODY_MARK = "\x00body"
+_HEADER_LEVELS = 3  # ancestors of the body searched for title and byline before the page
 _MIN_BODY_CHARS = 20  # a fallback container with less text than this is not a body
-_SCRIPT_SAMPLE = 800  # characters of title + text checked for script
+_SCRIPT_SAMPLE = 240  # characters of title + text checked for script: ~60 differ if hant
 _HANT_SHARE = 0.05  # share of Han characters OpenCC t2s changes above which a page is hant
 
 
@@ -129,36 +132,38 @@ class ArticlePage:
     def _from_html(self, html: str) -> _Fields:
         f = _Fields()
         try:
-            root = lxml.html.document_fromstring(_XML_DECL_RE.sub("", html, count=1))
-        except (etree.ParserError, ValueError) as exc:
-            self.anomalies.append({"kind": "unparsable_html", "detail": str(exc)[:200]})
+            root = etree.fromstring(_XML_DECL_RE.sub("", html, count=1), _parser())
+        except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
+            root = None
+            problem = str(exc)[:200]
+        else:
+            problem = "document is empty"
+        if root is None:
+            self.anomalies.append({"kind": "unparsable_html", "detail": problem})
             return f
         if "</html" not in html[-4096:].lower():
             self.anomalies.append(
                 {"kind": "truncated", "detail": "no </html>: capture may be cut short"}
             )
 
-        meta = {}
-        for m in sel.ALL_META(root):
-            meta.setdefault(m.get("name").strip().lower(), normalize_space(m.get("content")))
-        titles = sel.PAGE_TITLE(root)
-        page_title = normalize_space(titles[0].text_content()) if titles else ""
+        marks = sel.scan(root)
+        meta = {k: normalize_space(v) for k, v in marks.meta.items()}
+        page_title = normalize_space(_text(marks.page_title[0])) if marks.page_title else ""
 
-        remove_never_text(root)
-        remove_toolbar(root)
-        self.anomalies.extend(remove_hidden(root, self.url))
-        body = _known_body(root)
-        crumb_column = _breadcrumb_column(root)
-        remove_furniture(root, keep=body)
+        remove_never_text(root, marks.never_text)
+        remove_toolbar(root, marks.toolbar)
+        self.anomalies.extend(remove_hidden(root, self.url, marks.styled))
+        body = _known_body(root, marks.body)
+        f.site = meta.get(sel.META_SITE) or _site_from_title(page_title)
+        # The breadcrumb is read before furniture removal takes it away.
+        f.column = (
+            meta.get(sel.META_COLUMN) or _column_from_title(page_title) or _breadcrumb_column(root)
+        )
+        remove_furniture(root, keep=body, found=marks.furniture)
         if body is None:
             body = _densest_body(root)
 
-        f.site = meta.get(sel.META_SITE) or _site_from_title(page_title)
-        f.column = meta.get(sel.META_COLUMN) or _column_from_title(page_title) or crumb_column
-
-        doc_lines = [normalize_space(x) for x in _text_lines(root, skip=body)]
-        mark = doc_lines.index(_BODY_MARK) if body is not None else len(doc_lines)
-        header = [x for x in doc_lines[:mark] if x]
+        header = _header_lines(root, body)
         body_lines = _text_lines(body) if body is not None else []
         body_lines = [x for x in (clean_line(b) for b in body_lines) if x]
 
@@ -175,17 +180,17 @@ class ArticlePage:
         elif byline_i > 0:
             title_line = _line_before(header, byline_i, {f.site, f.column, page_title})
 
-        ucap = sel.UCAP_TITLE(root)
+        ucap = marks.ucap_title
         f.title = (
             meta.get(sel.META_TITLE)
-            or (normalize_space(ucap[0].text_content()) if ucap else "")
+            or (normalize_space(_text(ucap[0])) if ucap else "")
             or title_line
             or _heading_title(root, body, {f.site, f.column, page_title})
             or None
         )
-        pub = sel.UCAP_PUBLISHTIME(root)
+        pub = marks.publishtime
         f.published_at = _best_datetime(
-            meta.get(sel.META_DATE, ""), pub[0].text_content() if pub else "", byline
+            meta.get(sel.META_DATE, ""), _text(pub[0]) if pub else "", byline
         )
         sm = SOURCE_RE.search(byline)
         f.source = meta.get(sel.META_SOURCE) or (sm.group("source") if sm else None)
@@ -246,6 +251,28 @@ class ArticlePage:
 
 
 # --- helpers ------------------------------------------------------------------------------
+_local = threading.local()
+
+
+def _parser() -> etree.HTMLParser:
+    """One HTML parser per thread (lxml parsers are not shared across threads).
+
+    Plain lxml.etree elements, not lxml.html's: the per-element class lookup of lxml.html
+    costs more than the parse on these pages. Comments and processing instructions are
+    dropped at parse time; their text is never page text.
+    """
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = etree.HTMLParser(
+            remove_comments=True, remove_pis=True, no_network=True, collect_ids=False
+        )
+    return parser
+
+
+def _text(el) -> str:
+    return "".join(el.itertext())
+
+
 def _text_lines(root, skip=None) -> list[str]:
     """The text of `root`, a line per block element or <br>; `skip`'s subtree becomes a mark."""
     lines: list[str] = []
@@ -286,22 +313,59 @@ def _text_lines(root, skip=None) -> list[str]:
     return lines
 
 
-def _known_body(root):
-    for xp in sel.BODY:
-        found = xp(root)
-        if found:
-            return found[0]
-    return None
+def _header_lines(root, body) -> list[str]:
+    """Non-empty text lines before the body, from its nearest ancestor holding a byline.
+
+    Title and byline sit beside the body in every template seen, so the walk starts at the
+    body's parent and widens a few levels before falling back to the whole page: walking
+    navigation and footer on every page would cost more than the rest of the extraction.
+    """
+    if body is None:
+        return [x for x in map(normalize_space, _text_lines(root)) if x]
+    header: list[str] = []
+    el = body
+    for _ in range(_HEADER_LEVELS):
+        parent = el.getparent()
+        if parent is None:
+            return header
+        lines = [normalize_space(x) for x in _text_lines(parent, skip=body)]
+        header = [x for x in lines[: lines.index(_BODY_MARK)] if x]
+        if _find_byline(header) is not None:
+            return header
+        el = parent
+    if el is root:
+        return header
+    lines = [normalize_space(x) for x in _text_lines(root, skip=body)]
+    return [x for x in lines[: lines.index(_BODY_MARK)] if x]
+
+
+def _known_body(root, candidates: list) -> object | None:
+    """The highest-priority body candidate still in the tree (first in document order)."""
+    best = None
+    for priority, el in candidates:
+        if best is not None and priority >= best[0]:
+            continue
+        if _attached(el, root):
+            best = (priority, el)
+    return best[1] if best else None
+
+
+def _attached(el, root) -> bool:
+    """False for an element dropped with a hidden or furniture ancestor."""
+    for a in el.iterancestors():
+        if a is root:
+            return True
+    return el is root
 
 
 def _densest_body(root):
     """Drifted template: the element holding the most paragraph text (furniture gone)."""
     scores: dict = {}
-    for p in sel.PARAGRAPHS(root):
+    for p in root.iter("p"):
         parent = p.getparent()
         if parent is not None:
-            scores[parent] = scores.get(parent, 0) + len(p.text_content().strip())
-    for br in sel.LINE_BREAKS(root):
+            scores[parent] = scores.get(parent, 0) + len(_text(p).strip())
+    for br in root.iter("br"):
         parent = br.getparent()
         if parent is not None and br.tail:
             scores[parent] = scores.get(parent, 0) + len(br.tail.strip())
@@ -329,9 +393,15 @@ def _line_before(lines: list[str], index: int, exclude: set) -> str | None:
 
 
 def _heading_title(root, body, exclude: set) -> str | None:
-    heads = sel.HEADINGS_BEFORE(body) if body is not None else sel.HEADINGS(root)
+    """The last h1-h3 before the body (any when there is no body) that is not site furniture."""
+    heads = []
+    for el in root.iter():
+        if el is body:
+            break
+        if el.tag in sel.HEADING_TAGS:
+            heads.append(el)
     for h in reversed(heads):
-        text = clean_line(h.text_content())
+        text = clean_line(_text(h))
         if len(text) >= 4 and text not in exclude:
             return text
     return None
@@ -360,34 +430,39 @@ def _column_from_title(page_title: str, short: bool = False) -> str | None:
     return None
 
 
-_CRUMB_TEXT = etree.XPath(
-    "//text()[contains(., '当前位置') or contains(., '當前位置') or contains(., '的位置')"
-    " or contains(., '所在位置')]"
-)
-
-
 def _breadcrumb_column(root) -> str | None:
-    for t in _CRUMB_TEXT(root):
-        el = t.getparent()
-        while el is not None and el.tag not in sel.BLOCK_TAGS:
-            el = el.getparent()
-        if el is None:
+    """The last named step of the breadcrumb (当前位置：首页 > 城镇建设 > 图说厚街)."""
+    for el in root.iter():
+        if not isinstance(el.tag, str):
             continue
-        text = normalize_space(el.text_content())
-        if len(text) > 200:
+        if el.text and _has_any(el.text, sel.BREADCRUMB_WORDS):
+            holder = el
+        elif el.tail and _has_any(el.tail, sel.BREADCRUMB_WORDS):
+            holder = el.getparent()
+        else:
             continue
-        if ":" not in text and "：" not in text:
+        while holder is not None and holder.tag not in sel.BLOCK_TAGS:
+            holder = holder.getparent()
+        if holder is None:
             continue
-        text = re.split(r"[:：]", text, maxsplit=1)[-1]
+        text = normalize_space(_text(holder))
+        m = BREADCRUMB_RE.match(text)
+        if len(text) > 200 or not m:
+            continue  # prose that happens to say 的位置
+        text = text[m.end() :]
         parts = [p for p in _CRUMB_SPLIT_RE.split(text) if p not in _CRUMB_SKIP]
         if parts:
             return parts[-1]
     return None
 
 
+def _has_any(text: str, words: tuple[str, ...]) -> bool:
+    return any(w in text for w in words)
+
+
 def _images(body, page_url: str) -> list[dict]:
     out, seen = [], set()
-    for img in sel.IMAGES_IN(body):
+    for img in body.iter("img"):
         src = (img.get("src") or img.get("data-src") or img.get("original") or "").strip()
         if not src or src.startswith("data:"):
             continue
@@ -456,15 +531,23 @@ _T2S = None
 
 
 def detect_script(text: str) -> str:
-    """`hant` when OpenCC's traditional-to-simplified conversion changes many characters."""
+    """`hant` when OpenCC's traditional-to-simplified conversion changes many characters.
+
+    Simplified text comes back unchanged (the common case, settled by one comparison);
+    traditional text changes in a quarter or more of its characters.
+    """
     global _T2S
-    han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    if not han:
+    sample = text[:_SCRIPT_SAMPLE]
+    if sample.isascii():
         return "hans"
     if _T2S is None:
         import opencc
 
         _T2S = opencc.OpenCC("t2s")
-    converted = _T2S.convert(text)
-    changed = sum(1 for a, b in zip(text, converted, strict=False) if a != b)
-    return "hant" if changed >= 2 and changed >= han * _HANT_SHARE else "hans"
+    converted = _T2S.convert(sample)
+    if converted == sample:
+        return "hans"
+    changed = sum(map(operator.ne, sample, converted))
+    # Non-ASCII characters, from the UTF-8 length: CJK take 3 bytes, ASCII 1 (C speed).
+    wide = (len(sample.encode("utf-8")) - len(sample)) // 2
+    return "hant" if changed >= 2 and changed >= wide * _HANT_SHARE else "hans"

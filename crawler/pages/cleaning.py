@@ -135,34 +135,56 @@ ALONE_RE = re.compile(
 PUNCT_ONLY_RE = re.compile(r"^[\s?？|｜\-_=*.。…·•、,，:：;；!！~/\\【】\[\]()（）]*$")
 
 # --- whitespace ---------------------------------------------------------------------------
-# NBSP, U+3000 (the CMS indents paragraphs with it), other Unicode spaces; zero-width removed.
-_SPACES = dict.fromkeys(
-    map(
-        ord,
-        "\u00a0\u3000\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
-        "\u2009\u200a\u202f\u205f\t\r\f\v",
-    ),
-    " ",
-)
-_SPACES.update(dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None))
-_RUNS = re.compile(r" {2,}")
+# NBSP, U+3000 (the CMS indents paragraphs with it) and the other Unicode spaces are all
+# whitespace to str.split(); zero-width characters are not, and are removed first.
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")
 
 
 def normalize_space(text: str) -> str:
     """One line: Unicode spaces to ASCII, zero-width characters out, runs collapsed, stripped."""
-    return _RUNS.sub(" ", text.translate(_SPACES)).strip()
+    for ch in _ZERO_WIDTH:  # substring tests: far cheaper than a regex scan of every line
+        if ch in text:
+            text = _ZERO_WIDTH_RE.sub("", text)
+            break
+    return " ".join(text.split())
+
+
+# Literal needles every match of a pattern contains. A substring test is a memchr-speed scan
+# while each regex scan of a paragraph costs microseconds; content lines almost never hold a
+# needle, so most lines are settled without running the patterns at all.
+_PROMPT_NEEDLES = ("您已", "本区域", "本區域", "按下", "已打开", "已打開", "操作帮助", "操作幫助")
+_FONT_NEEDLES = ("字",)
+_PRINT_NEEDLES = ("打印", "关闭", "關閉")
+_FOOTER_STRONG_NEEDLES = (
+    "版权", "版權", "标识码", "標識碼", "安备", "安備", "站长统计", "站長統計", "icp",
+    "copyright", "技术支持", "技術支持",
+)  # fmt: skip
+_FOOTER_WEAK_NEEDLES = (
+    "主办", "主辦", "承办", "承辦", "协办", "協辦", "备案号", "備案號", "技术支持", "技術支持",
+    "联系我们", "聯系我們", "聯繫我們", "网站地图", "網站地圖", "网站声明", "網站聲明",
+)  # fmt: skip
+
+
+def _has(text: str, needles: tuple[str, ...]) -> bool:
+    for n in needles:
+        if n in text:
+            return True
+    return False
 
 
 def strip_prompts(text: str) -> str:
     """Remove the toolbar's prompts wherever they sit in `text` (they glue onto content)."""
-    return PROMPT_RE.sub(" ", text)
+    return PROMPT_RE.sub(" ", text) if _has(text, _PROMPT_NEEDLES) else text
 
 
 def is_footer_line(line: str) -> bool:
     if len(line) > _FOOTER_MAX:
         return False
-    if FOOTER_STRONG_RE.search(line):
+    if _has(line.lower(), _FOOTER_STRONG_NEEDLES) and FOOTER_STRONG_RE.search(line):
         return True
+    if not _has(line, _FOOTER_WEAK_NEEDLES):
+        return False
     return len({m.group(0) for m in FOOTER_WEAK_RE.finditer(line)}) >= 2
 
 
@@ -182,15 +204,22 @@ def clean_line(line: str) -> str:
     line = normalize_space(line)
     if not line:
         return ""
-    line = strip_prompts(line)
-    line = FONT_SWITCH_RE.sub(" ", line)
-    line = PRINT_BRACKETED_RE.sub(" ", line)
-    line = normalize_space(line)
+    cut = line
+    if _has(cut, _PROMPT_NEEDLES):
+        cut = PROMPT_RE.sub(" ", cut)
+    if _has(cut, _FONT_NEEDLES):
+        cut = FONT_SWITCH_RE.sub(" ", cut)
+    has_print = _has(cut, _PRINT_NEEDLES)
+    if has_print:
+        cut = PRINT_BRACKETED_RE.sub(" ", cut)
+    if cut is not line:
+        line = normalize_space(cut)
     if not line or is_furniture_line(line):
         return ""
-    bare = normalize_space(PRINT_BARE_RE.sub(" ", line))
-    if not bare or PUNCT_ONLY_RE.match(bare):
-        return ""
+    if has_print:
+        bare = normalize_space(PRINT_BARE_RE.sub(" ", line))
+        if not bare or PUNCT_ONLY_RE.match(bare):
+            return ""
     return line
 
 
@@ -265,38 +294,41 @@ def _drop(el) -> None:
     parent.remove(el)
 
 
-def remove_never_text(root) -> None:
+def remove_never_text(root, found: list | None = None) -> None:
     """Scripts, styles and other elements whose text is never page text (tails kept)."""
-    for el in list(root.iter(*sel.NEVER_TEXT)):
+    for el in sel.scan(root).never_text if found is None else found:
         _drop(el)
 
 
-def remove_toolbar(root) -> int:
+def remove_toolbar(root, found: list | None = None) -> int:
     """The accessibility toolbar's injected links (`a.esdNavLink`, `#esdTipLink`)."""
-    found = sel.TOOLBAR(root)
+    found = sel.scan(root).toolbar if found is None else found
     for el in found:
         _drop(el)
     return len(found)
 
 
-def remove_hidden(root, page_url: str) -> list[dict]:
+def remove_hidden(root, page_url: str, styled: list | None = None) -> list[dict]:
     """Drop hidden and off-screen elements; report the hidden links that leave the site.
 
     Returns `hidden_offsite_link` anomalies (`detail`: "<href> <text>"), a sign of an
-    SEO-spam injection the archivist should know about.
+    SEO-spam injection the archivist should know about. `styled` is the elements with a
+    style or hidden attribute, when the caller has them from `selectors.scan`.
     """
     anomalies = []
     hidden = [
         el
-        for el in sel.STYLED(root)
+        for el in (sel.scan(root).styled if styled is None else styled)
         if el.get("hidden") is not None or is_hidden_style(el.get("style", ""))
     ]
     marked = set(hidden)
     for el in hidden:
         if any(a in marked for a in el.iterancestors()):
             continue  # goes with its hidden ancestor; its links are reported there
-        for a in sel.LINKS_IN(el):
+        for a in el.iter("a"):
             href = (a.get("href") or "").strip()
+            if not href:
+                continue
             if not href.lower().startswith(("http:", "https:", "//")) and ":" in href[:12]:
                 continue  # javascript:, mailto: — not a link to another site
             absolute = urljoin(page_url, href)
@@ -309,14 +341,7 @@ def remove_hidden(root, page_url: str) -> list[dict]:
     return anomalies
 
 
-_FURNITURE_ATTR_RE = re.compile(
-    r"(?:^|[\s_-])(?:nav|navbar|menu|footer|foot|bottom|crumbs?|breadcrumbs?|dqwz|share|"
-    r"fenxiang|bdshare)(?:$|[\s_-])",
-    re.IGNORECASE,
-)
-
-
-def remove_furniture(root, keep=None) -> None:
+def remove_furniture(root, keep=None, found: list | None = None) -> None:
     """Navigation, footer and share widgets, recognised by tag, class or id.
 
     `keep` (the article body) and its ancestors are never removed, so a template that wraps
@@ -326,14 +351,7 @@ def remove_furniture(root, keep=None) -> None:
     if keep is not None:
         protected.add(keep)
         protected.update(keep.iterancestors())
-    victims = list(sel.FURNITURE(root))
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        attr = f"{el.get('class', '')} {el.get('id', '')}"
-        if attr.strip() and _FURNITURE_ATTR_RE.search(attr):
-            victims.append(el)
-    for el in victims:
+    for el in sel.scan(root).furniture if found is None else found:
         if el in protected or el.getparent() is None:
             continue
         _drop(el)

@@ -73,8 +73,21 @@ def codec_for(label: str | None) -> str | None:
 
 
 def meta_charset(body: bytes) -> str | None:
-    m = _META_CHARSET.search(body[:_PRESCAN])
-    return m.group(1).decode("ascii") if m else None
+    """The charset a `<meta charset>` or `<meta http-equiv>` declares in the page's head."""
+    head = body[:_PRESCAN].lower()
+    at = head.find(b"charset")
+    while at != -1:
+        # The regex runs only on the tag around each "charset": a scan of 16 KB would not.
+        start = head.rfind(b"<meta", max(0, at - 512), at)
+        if start != -1:
+            m = _META_CHARSET.match(head, start, at + 64)
+            if m:
+                return m.group(1).decode("ascii")
+        at = head.find(b"charset", at + 7)
+    return None
+
+
+_NOT_CONTROL = bytes(b for b in range(256) if not (b < 9 or 13 < b < 32 or b == 127))
 
 
 def looks_binary(sample: bytes) -> bool:
@@ -83,7 +96,7 @@ def looks_binary(sample: bytes) -> bool:
         return False
     if b"\x00" in sample:
         return True
-    controls = sum(1 for b in sample if b < 9 or 13 < b < 32 or b == 127)
+    controls = len(sample.translate(None, _NOT_CONTROL))
     return controls > len(sample) * 0.05
 
 
@@ -129,7 +142,7 @@ def decode_body(body: bytes | str, http_charset: str | None = None) -> Decoded:
                 {"kind": "mojibake_repaired", "detail": f"{source} says {label}, body is UTF-8"}
             )
             return _finish(utf8, "utf-8", source, anomalies)
-        decoded = _strict(body, codec)
+        decoded = utf8 if codec == "utf-8" else _strict(body, codec)
         if decoded:
             if source != first_source:
                 anomalies.append(
@@ -230,6 +243,7 @@ _GBK_FROM_UTF8_LEADS = re.compile(
     )
     + "]"
 )
+_CP1252_LEADS = "ãäåæçèéï"
 _GBK_MOJIBAKE_SHARE = 0.2  # share of a line's characters; garbled text runs at about 1/3
 _GBK_MIN_CHARS = 3
 _CP1252_SPECIALS = {
@@ -251,13 +265,22 @@ def _cp1252_bytes(run: str) -> bytes | None:
     return bytes(out)
 
 
+def _has_any(text: str, chars: str) -> bool:
+    for ch in chars:
+        if ch in text:
+            return True
+    return False
+
+
 def repair_mojibake(text: str) -> tuple[str, str | None]:
     """Undo UTF-8-read-as-windows-1252 and UTF-8-read-as-GBK where the round trip is exact.
 
     Returns the text and a description of the repair, or None when nothing was changed.
     """
     details = []
-    if _CP1252_RUN.search(text):
+    # Cheap gates first: plain substring searches for the Latin-1 letters every garbled CJK
+    # character starts with (UTF-8 lead bytes E3-E9, EF), then one character-class scan.
+    if _has_any(text, _CP1252_LEADS) and _CP1252_RUN.search(text):
         fixed = 0
 
         def fix_run(m: re.Match) -> str:
@@ -275,7 +298,9 @@ def repair_mojibake(text: str) -> tuple[str, str | None]:
         text = _CP1252_RUN.sub(fix_run, text)
         if fixed:
             details.append(f"UTF-8 read as windows-1252 ({fixed} runs)")
-    if len(_GBK_FROM_UTF8_LEADS.findall(text)) >= _GBK_MIN_CHARS:
+    if _GBK_FROM_UTF8_LEADS.search(text) and (
+        len(_GBK_FROM_UTF8_LEADS.findall(text)) >= _GBK_MIN_CHARS
+    ):
         lines = text.split("\n")
         fixed = 0
         for i, line in enumerate(lines):
