@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from crawler.pages import extract_record, is_article_url
-from crawler.pages.encoding import UnreadablePage
+from crawler.pages import UnreadablePage, extract_record, is_article_url
 
 PROG = "dgarchive extract"
 WARC_SUFFIXES = (".warc", ".warc.gz")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from crawler.pages.encoding import UnreadablePage
 from crawler.pages.listing import Listing, is_article_url, parse_listing
 
-__all__ = ["Listing", "extract_record", "is_article_url", "parse_listing"]
+__all__ = ["Listing", "UnreadablePage", "extract_record", "is_article_url", "parse_listing"]
 
 
 def extract_record(body: bytes | str, url: str, *, encoding: str | None = None) -> dict:
