@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import scrapy
 
@@ -21,6 +22,7 @@ class BareSpider(scrapy.Spider):
         self.stats_file = stats_file
 
     async def start(self):
+        self.t0 = time.monotonic()
         for path in self.column_paths:
             yield scrapy.Request(
                 self.root + path, callback=self.parse_list, cb_kwargs={"path": path}
@@ -57,11 +59,7 @@ class BareSpider(scrapy.Spider):
 
     def closed(self, reason):
         stats = self.crawler.stats.get_stats()
-        elapsed = (
-            (stats["finish_time"] - stats["start_time"]).total_seconds()
-            if "finish_time" in stats
-            else None
-        )
+        elapsed = time.monotonic() - self.t0
         with open(self.stats_file, "w") as fh:
             json.dump(
                 {

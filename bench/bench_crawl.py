@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,9 +87,7 @@ def project_crawl(url: str, work: Path, *extra: str) -> dict:
             f"project crawl wrote no report (exit {proc.returncode}): {proc.stderr[-2000:]}"
         )
     data = json.loads(report.read_text())
-    elapsed = (
-        datetime.fromisoformat(data["finished_at"]) - datetime.fromisoformat(data["started_at"])
-    ).total_seconds()
+    elapsed = float(data["duration_seconds"])
     responses = sum(int(v) for v in data.get("responses_by_status", {}).values())
     return {"responses": responses, "elapsed": elapsed, "report": data, "exit": proc.returncode}
 
