@@ -803,61 +803,62 @@ class RecordStore:
     def save(self, records: Iterable[dict], run_id: str | None = None) -> dict[str, int]:
         """Store a batch of records in one transaction; counts of new, changed and unchanged
         articles. Each record is the contract record plus `capture` (the WARC location, with
-        optional `etag` / `last_modified`) and an optional `town` slug."""
+        optional `etag` / `last_modified`) and an optional `town` slug and `column_path`.
+
+        What the batch needs from the database is read up front in a few queries, the rows
+        are built in memory and written in one flush (multi-row inserts): a batch costs a
+        handful of round trips, not several per record.
+        """
         records = list(records)
         for record in records:
             validate_record(record)
         counts = {"new": 0, "changed": 0, "unchanged": 0}
+        if not records:
+            return counts
         with self._session() as s:
             self._ensure_run(s, run_id)
-            cache: dict[str, Any] = {}
+            batch = _Batch.load(s, records)
             for record in records:
-                counts[self._save_one(s, record, run_id, cache)] += 1
+                counts[self._save_one(s, record, run_id, batch)] += 1
+            s.flush()
         return counts
 
-    def _save_one(self, s: Session, record: dict, run_id: str | None, cache: dict) -> str:
+    def _save_one(self, s: Session, record: dict, run_id: str | None, batch: _Batch) -> str:
         url = record["url"].strip()
         capture = record.get("capture") or None
         rid = capture.get("warc_record_id") if capture else None
-        if rid and s.scalar(select(Capture.id).where(Capture.warc_record_id == rid)):
-            return "unchanged"  # this very capture is stored already
+        if rid:
+            if rid in batch.record_ids:
+                return "unchanged"  # this very capture is stored already
+            batch.record_ids.add(rid)
         digest = content_hash(record)
-        article = s.scalar(select(Article).where(Article.url == url))
+        article = batch.articles.get(url)
         cap = _capture_row(capture, url, run_id) if capture else None
         seen = cap.fetched_at if cap is not None else datetime.now(UTC)
+        if cap is not None:
+            s.add(cap)
         if article is None:
             article = Article(
                 url=url,
-                column=self._column(s, url, record, cache),
+                column=self._column(s, url, record, batch),
                 content_hash=digest,
                 first_seen_at=seen,
                 last_seen_at=seen,
             )
             s.add(article)
+            batch.articles[url] = article
             if cap is not None:
                 cap.article = article
-                s.add(cap)
-            version = self._version(s, article, record, digest, cap, 1, cache)
+            version = self._version(s, article, record, digest, cap, batch.next_number(url), batch)
             _make_current(article, version)
-            s.flush()
             return "new"
         if cap is not None:
             cap.article = article
-            s.add(cap)
         article.first_seen_at = min(article.first_seen_at, seen)
         article.last_seen_at = max(article.last_seen_at, seen)
         if digest == article.content_hash:
-            s.flush()
             return "unchanged"
-        number = (
-            s.scalar(
-                select(func.max(ArticleVersion.number)).where(
-                    ArticleVersion.article_id == article.id
-                )
-            )
-            or 0
-        ) + 1
-        version = self._version(s, article, record, digest, cap, number, cache)
+        version = self._version(s, article, record, digest, cap, batch.next_number(url), batch)
         current = article.current_version
         current_at = (
             current.capture.fetched_at
@@ -866,23 +867,21 @@ class RecordStore:
         )
         if current_at is None or seen >= current_at:
             _make_current(article, version)
-        s.flush()
         return "changed"
 
-    def _column(self, s: Session, url: str, record: dict, cache: dict) -> SiteColumn | None:
+    def _column(self, s: Session, url: str, record: dict, batch: _Batch) -> SiteColumn | None:
         given = record.get("column_path")
         path = given.strip().lstrip("/") if isinstance(given, str) and given.strip() else ""
         path = path or column_path_of(url)
         if not path:
             return None
-        key = "column:" + path
-        if key in cache:
-            return cache[key]
+        if path in batch.columns:
+            return batch.columns[path]
         column = s.scalar(select(SiteColumn).where(SiteColumn.path == path))
         if column is None:
             towns, columns = _configured()
             slug = (record.get("town") or path.split("/", 1)[0]).strip()
-            town = s.scalar(select(Town).where(Town.slug == slug))
+            town = batch.towns.get(slug) or s.scalar(select(Town).where(Town.slug == slug))
             if town is None:
                 conf = towns.get(slug)
                 town = Town(
@@ -892,6 +891,7 @@ class RecordStore:
                     or _text(record.get("site")),
                 )
                 s.add(town)
+            batch.towns[slug] = town
             conf_col = columns.get(path)
             column = SiteColumn(
                 town=town,
@@ -902,18 +902,16 @@ class RecordStore:
                 feed_id=conf_col.feed if conf_col else None,
             )
             s.add(column)
-        cache[key] = column
+        batch.columns[path] = column
         return column
 
-    def _person(self, s: Session, name: str, cache: dict) -> Person:
-        key = "person:" + name
-        if key not in cache:
-            person = s.scalar(select(Person).where(Person.name == name))
-            if person is None:
-                person = Person(name=name, name_simplified=to_simplified(name) or name)
-                s.add(person)
-            cache[key] = person
-        return cache[key]
+    def _person(self, s: Session, name: str, batch: _Batch) -> Person:
+        person = batch.people.get(name)
+        if person is None:
+            person = Person(name=name, name_simplified=to_simplified(name) or name)
+            s.add(person)
+            batch.people[name] = person
+        return person
 
     def _version(
         self,
@@ -923,7 +921,7 @@ class RecordStore:
         digest: str,
         cap: Capture | None,
         number: int,
-        cache: dict,
+        batch: _Batch,
     ) -> ArticleVersion:
         version = ArticleVersion(
             article=article,
@@ -953,18 +951,18 @@ class RecordStore:
             )
         interview = record.get("interview")
         if isinstance(interview, dict):
-            version.interview = self._interview(s, interview, cache)
+            version.interview = self._interview(s, interview, batch)
         version.extra = _fidelity_extra(record, version_record(version, record["url"].strip()))
         return version
 
-    def _interview(self, s: Session, data: dict, cache: dict) -> Interview:
+    def _interview(self, s: Session, data: dict, batch: _Batch) -> Interview:
         interview = Interview(summary=_text(data.get("summary")))
         guests: dict[str, Person] = {}
         for i, guest in enumerate(_dicts(data.get("guests"))):
             name = (_text(guest.get("name")) or "").strip()
             if not name:
                 continue  # nothing to link; `extra` keeps the guest as given
-            person = self._person(s, name, cache)
+            person = self._person(s, name, batch)
             guests[name] = person
             interview.guests.append(
                 InterviewGuest(position=i, person=person, title=_text(guest.get("title")))
@@ -1144,6 +1142,65 @@ class RecordStore:
                     record["capture"] = capture_record(version.capture) if version.capture else None
                     yield record
                 s.expunge_all()  # memory stays flat on a large database
+
+
+class _Batch:
+    """What one `save` batch knows of the database, read up front, plus what it adds."""
+
+    def __init__(self) -> None:
+        self.record_ids: set[str] = set()  # WARC-Record-IDs stored or added
+        self.articles: dict[str, Article] = {}  # by URL, stored or added
+        self.numbers: dict[str, int] = {}  # highest version number by URL
+        self.people: dict[str, Person] = {}
+        self.columns: dict[str, SiteColumn] = {}
+        self.towns: dict[str, Town] = {}
+
+    def next_number(self, url: str) -> int:
+        self.numbers[url] = self.numbers.get(url, 0) + 1
+        return self.numbers[url]
+
+    @classmethod
+    def load(cls, s: Session, records: list[dict]) -> _Batch:
+        batch = cls()
+        rids = sorted(
+            {
+                r["capture"]["warc_record_id"]
+                for r in records
+                if r.get("capture") and r["capture"].get("warc_record_id")
+            }
+        )
+        urls = sorted({r["url"].strip() for r in records})
+        names = sorted(
+            {
+                (_text(g.get("name")) or "").strip()
+                for r in records
+                if isinstance(r.get("interview"), dict)
+                for g in _dicts(r["interview"].get("guests"))
+            }
+            - {""}
+        )
+        for chunk in _chunks(rids, 500):
+            batch.record_ids.update(
+                s.scalars(select(Capture.warc_record_id).where(Capture.warc_record_id.in_(chunk)))
+            )
+        for chunk in _chunks(urls, 500):
+            for article in s.scalars(
+                select(Article)
+                .where(Article.url.in_(chunk))
+                .options(selectinload(Article.current_version).selectinload(ArticleVersion.capture))
+            ):
+                batch.articles[article.url] = article
+            for url, number in s.execute(
+                select(Article.url, func.max(ArticleVersion.number))
+                .join(ArticleVersion, ArticleVersion.article_id == Article.id)
+                .where(Article.url.in_(chunk))
+                .group_by(Article.url)
+            ):
+                batch.numbers[url] = number or 0
+        for chunk in _chunks(names, 500):
+            for person in s.scalars(select(Person).where(Person.name.in_(chunk))):
+                batch.people[person.name] = person
+        return batch
 
 
 def _dicts(value: Any) -> list[dict]:

@@ -762,3 +762,32 @@ def test_the_example_queries_in_the_schema_doc_run(store, migrated_engine):
             conn.execute(text(stmt)).all()
         ran += 1
     assert ran >= 9
+
+
+def test_one_batch_with_repeats_new_towns_columns_and_people(store, migrated_engine):
+    """Rows added earlier in a batch are found later in the same batch (one flush)."""
+    other_column = plain_record(5)
+    other_column["url"] = "https://www.dg.gov.cn/houjie/xwzx/zhxw/content/post_5.html"
+    second_capture = interview_record(
+        capture=capture_for(3987862, record_id="<urn:uuid:b2>", fetched_at="2026-11-23T00:00:00Z")
+    )
+    changed = interview_record(
+        capture=capture_for(3987862, record_id="<urn:uuid:b3>", fetched_at="2026-11-24T00:00:00Z")
+    )
+    changed["text"] += "\n更正"
+    another_guest_interview = interview_record(42)
+    batch = [
+        interview_record(),
+        other_column,
+        plain_record(1),
+        interview_record(),  # the same capture twice
+        second_capture,
+        changed,
+        another_guest_interview,
+    ]
+    assert store.save(batch, "run-b") == {"new": 4, "changed": 1, "unchanged": 2}
+    counts = row_counts(migrated_engine)
+    assert (counts["towns"], counts["site_columns"], counts["people"]) == (1, 2, 1)
+    assert (counts["articles"], counts["article_versions"], counts["captures"]) == (4, 5, 6)
+    by_url = {r["url"]: r for r in store.iter_records()}
+    assert by_url[changed["url"]]["text"].endswith("更正")
