@@ -11,6 +11,11 @@ import os
 
 from crawler import __version__
 
+# Scrapy's cookie middleware asks tldextract for the public suffix list, which by default
+# downloads it from the internet on first use. The bundled snapshot is enough to scope
+# cookies, and an archival crawler must not make requests it does not archive.
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
 BOT_NAME = "dgarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -26,6 +31,9 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
+# A response cut off mid-body is archived as received (WARC-Truncated: disconnect) and
+# reported as a failure, rather than dropped unseen.
+DOWNLOAD_FAIL_ON_DATALOSS = False
 CONTACT_URL = "https://www.dg.gov.cn/"  # replace with the operator's own page or mailto:
 # USER_AGENT is derived from CONTACT_URL (see TownNewsSpider.update_settings) unless set.
 USER_AGENT = f"dgarchive/{__version__} (+archival crawler; contact: {CONTACT_URL})"

@@ -276,3 +276,18 @@ def test_scrapy_crawl_works_from_the_repository_root(site, tmp_path):
             uris |= {r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh)}
     zhxw = [u for u in site.article_urls("houjie/xwzx/zhxw/")]
     assert zhxw and all(to_mirror(site, u) in uris for u in zhxw)
+
+
+def test_a_response_cut_off_mid_body_is_archived_truncated_and_reported(site, crawl):
+    dropped = next(u for u in site.fault_urls().values() if "3900205" in u)
+    rec = responses(crawl)[to_mirror(site, dropped)]
+    assert rec["headers"].get_header("WARC-Truncated") == "disconnect"
+    assert any("3900205" in f["url"] for f in crawl["report"]["failures"])
+
+
+def test_the_crawl_makes_no_request_off_the_loopback(crawl):
+    # Every archived exchange went to the mirror: nothing (not even the public suffix list
+    # for cookies) was fetched from elsewhere.
+    hosts = {urlsplit(r["uri"]).hostname for r in crawl["records"] if r["uri"]}
+    assert hosts == {"127.0.0.1"}
+    assert "publicsuffix" not in crawl["run"].stderr

@@ -123,6 +123,8 @@ class TownNewsSpider(scrapy.Spider):
         return any(u.startswith(prefix) for u in self.known)
 
     def parse_listing(self, response: Response, column: Column):
+        if "dataloss" in response.flags:
+            self._fail(response.url, "connection closed before the whole body arrived")
         if not isinstance(response, TextResponse):
             return
         listing = parse_listing(response.body, response.url, encoding=response.encoding)
@@ -216,6 +218,9 @@ class TownNewsSpider(scrapy.Spider):
 
     def parse_article(self, response: Response, column: Column):
         canonical = self.sitemap.to_canonical(response.url)
+        if "dataloss" in response.flags:
+            self._fail(response.url, "connection closed before the whole body arrived")
+            return
         capture = dict(response.meta.get("warc") or {})
         if capture:
             capture["etag"] = _header(response, b"ETag")
