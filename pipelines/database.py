@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import threading
 import unicodedata
 import uuid
 import weakref
@@ -59,6 +60,27 @@ from pipelines.models import (
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+__all__ = [
+    "BadDatabaseUrlError",
+    "DatabaseError",
+    "DatabasePipeline",
+    "DatabaseReadOnlyError",
+    "DatabaseUnreachableError",
+    "RecordStore",
+    "SchemaTooNewError",
+    "check_database",
+    "content_hash",
+    "default_db_url",
+    "downgrade",
+    "ensure_schema",
+    "make_engine",
+    "redact_url",
+    "schema_state",
+    "search",
+    "to_simplified",
+    "upgrade",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -515,7 +537,7 @@ SEARCHABLE = ("title", "text", "title_simplified", "text_simplified")
 # `town` and `column_path` (set by the spider) say where the article was listed; `revisit`
 # marks an item that only confirms a stored article (see `record_revisit`).
 NOT_CONTENT = frozenset({"url", "capture", "town", "column_path", "revisit"})
-_T2S_LOCK = __import__("threading").Lock()
+_T2S_LOCK = threading.Lock()  # one OpenCC converter, shared by the worker and readers
 
 
 @lru_cache(maxsize=1)
