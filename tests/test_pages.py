@@ -405,6 +405,30 @@ def test_question_and_answer_layout_is_an_interview() -> None:
     assert iv["guests"] == [] and iv["summary"] is None
 
 
+@pytest.mark.parametrize(
+    "credit", ["责任编辑：李明", "来源：东莞日报", "文/图：厚街发布", "編輯:王芳"]
+)
+def test_credits_after_the_transcript_belong_to_no_turn(credit: str) -> None:
+    lines = [
+        "访谈嘉宾：厚街镇镇长 王强",
+        "访谈记录",
+        "记者：今年的重点？",
+        "王强：产业。",
+        "还有民生。",
+        credit,
+    ]
+    iv = parse_interview(lines)
+    assert [t["text"] for t in iv["turns"]] == ["今年的重点？", "产业。\n还有民生。"]
+
+
+def test_a_speaker_named_like_a_credit_still_speaks() -> None:
+    lines = ["访谈记录", "记者：问题一？", "张三：回答一。", "记者：问题二？", "张三：回答二。"]
+    iv = parse_interview(lines)
+    assert [(t["speaker"], t["text"]) for t in iv["turns"]] == [
+        ("记者", "问题一？"), ("张三", "回答一。"), ("记者", "问题二？"), ("张三", "回答二。"),
+    ]  # fmt: skip
+
+
 def test_times_and_labels_do_not_open_turns() -> None:
     lines = [
         "访谈嘉宾：厚街镇镇长 王强",

@@ -82,6 +82,27 @@ _NOT_SPEAKERS_RE = re.compile(
     + _both("关键词")
     + r").*)$"
 )
+# Credits after the transcript (责任编辑：…, 来源：…, 文/图：…) end the current turn: they are
+# the page's, not the speaker's.
+CREDIT_RE = re.compile(
+    "^(?:"
+    + "|".join(
+        _both(w)
+        for w in (
+            "责任编辑",
+            "编辑",
+            "审核",
+            "审校",
+            "校对",
+            "来源",
+            "撰稿",
+            "摄影",
+            "记者",
+            "通讯员",
+        )
+    )
+    + r"|文\s*/\s*图|图\s*/\s*文|文图)\s*[:：]"
+)
 _GUEST_SPLIT_RE = re.compile(r"\s*[、；;，,/]\s*|\s{2,}")
 _NAME_LIKE_RE = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
 
@@ -204,6 +225,13 @@ def _turns(
             expect_headline = True
             continue
         m = SPEAKER_RE.match(line)
+        if (
+            current is not None
+            and CREDIT_RE.match(line)
+            and not (m and m.group("name") in speakers)
+        ):
+            current = None  # a credit line: no turn's text
+            continue
         if m and m.group("name") in speakers:
             name = m.group("name")
             current = {
