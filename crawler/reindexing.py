@@ -2,7 +2,9 @@
 
 Each article response in the archive goes through the crawl's own code: the page through
 `crawler.pages.extract_record` (with the charset decided as the spider decides it), the
-record through `RecordStore.save`, a revisit through `RecordStore.record_revisit`. Files are
+spider's defaults for what the page lacks, the item pipelines in their crawl order
+(`CleaningPipeline`, then `RecordStore.save` as `DatabasePipeline` does), a revisit through
+`RecordStore.record_revisit`. Files are
 read in name order, which is the order they were written (the name starts with the UTC time
 the file was opened), so versions come out as the crawls made them, and the export of the
 rebuilt database equals the export of the live one. Reindexing into a database that already
@@ -85,7 +87,10 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
     be (each named on `err`), the rest is stored; 2: no such archive directory. Database
     problems raise `pipelines.database.DatabaseError` for the command to report.
     """
+    from scrapy.exceptions import DropItem
+
     from crawler.pages import extract_record, is_article_url
+    from pipelines.cleaning import CleaningPipeline
     from pipelines.warcread import WarcReadError, iter_captures
 
     archive = Path(archive_dir)
@@ -107,6 +112,7 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
         run_id = str(uuid.uuid4())
         store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
         enricher = ArticleEnricher()
+        cleaner = CleaningPipeline()
         counts: Counter[str] = Counter()
         batch: list[dict] = []
 
@@ -141,6 +147,11 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
                         continue
                     record = enricher.enrich(record)
                     record["capture"] = capture
+                    try:
+                        record = cleaner.process_item(record)
+                    except DropItem:
+                        counts["dropped"] += 1  # the crawl dropped it too
+                        continue
                     batch.append(record)
                     if len(batch) >= BATCH_SIZE:
                         flush()
@@ -163,6 +174,7 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
                 "unchanged_articles": counts["unchanged"],
                 "revisits": counts["revisits"],
                 "failed_pages": counts["failed_pages"],
+                "dropped": counts["dropped"],
             },
         )
     finally:

@@ -217,8 +217,11 @@ def test_reindexing_again_adds_nothing(archive, sqlite_url):
 
 
 def test_reindex_export_equals_the_export_of_the_crawl_pipeline(archive, tmp_path):
-    """The crawl's items for the same exchanges, through DatabasePipeline, as the spider
-    yields them (record + capture with validators + town + column path; revisit items)."""
+    """The crawl's items for the same exchanges, as the spider yields them (record + capture
+    with validators + town + column path; revisit items), through the item pipelines in
+    their crawl order: CleaningPipeline, then DatabasePipeline."""
+    from pipelines.cleaning import CleaningPipeline
+
     i_url, i_day1, i_day2 = archive["interview"]
     n_url, n_day1, n_day2 = archive["news"]
     validators = {"etag": '"v1"', "last_modified": None}
@@ -239,8 +242,9 @@ def test_reindex_export_equals_the_export_of_the_crawl_pipeline(archive, tmp_pat
 
     async def crawl():
         await pipeline.open_spider()
+        cleaner = CleaningPipeline()
         for it in items:
-            await pipeline.process_item(it)
+            await pipeline.process_item(cleaner.process_item(it))
         await pipeline.close_spider()
         await pipeline.spider_closed(reason="finished")
 
