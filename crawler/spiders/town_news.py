@@ -16,7 +16,7 @@ from w3lib.encoding import http_content_type_encoding
 
 from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
-from crawler.pages import extract_record, is_article_url, parse_listing
+from crawler.pages import UnreadablePage, extract_record, is_article_url, parse_listing
 from crawler.pages.listing import page_number
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,11 @@ class TownNewsSpider(scrapy.Spider):
         if response.status == 304:  # not modified but no revisit record: nothing to store
             return
         encoding = http_content_type_encoding(_header(response, b"Content-Type") or "")
-        record = extract_record(response.body, canonical, encoding=encoding)
+        try:
+            record = extract_record(response.body, canonical, encoding=encoding)
+        except UnreadablePage as exc:  # empty or binary body: archived, reported, no record
+            self._fail(response.url, f"unreadable page: {exc}")
+            return
         if not record.get("column"):
             record["column"] = column.name or None
         town = town_by_slug(self._towns, column.town)
