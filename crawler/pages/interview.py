@@ -104,6 +104,7 @@ CREDIT_RE = re.compile(
     + r"|文\s*/\s*图|图\s*/\s*文|文图)\s*[:：]"
 )
 _GUEST_SPLIT_RE = re.compile(r"\s*[、；;，,/]\s*|\s{2,}")
+_TITLE_TRIM = " :：、，,;；/"
 _NAME_LIKE_RE = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
 
 
@@ -175,7 +176,7 @@ def split_guests(text: str, speakers: set[str]) -> list[dict]:
     """
     guests = []
     names = sorted(speakers - HOST_NAMES, key=len, reverse=True)
-    for part in _GUEST_SPLIT_RE.split(text.strip()):
+    for part in _guest_parts(text.strip(), names):
         part = part.strip()
         if not part:
             continue
@@ -188,9 +189,37 @@ def split_guests(text: str, speakers: set[str]) -> list[dict]:
             else:
                 guests.append({"name": part, "title": ""})
                 continue
-        title = " ".join(s.strip(" :：") for s in part.split(name, 1) if s.strip(" :："))
+        title = " ".join(s.strip(_TITLE_TRIM) for s in part.split(name, 1) if s.strip(_TITLE_TRIM))
         guests.append({"name": name, "title": title})
     return guests
+
+
+def _guest_parts(text: str, names: list[str]) -> list[str]:
+    """Split the guest line into one part per guest.
+
+    A separator only parts two guests when a speaker's name follows it: in
+    `河田社区党委书记、居委会主任 陈丽华` the 、 joins two titles of one guest.
+    """
+    pieces = _GUEST_SPLIT_RE.split(text)
+    if not any(n in text for n in names):
+        return pieces
+    seps = _GUEST_SPLIT_RE.findall(text)
+    parts: list[str] = []
+    pending = ""
+    for i, piece in enumerate(pieces):
+        pending += piece
+        if any(n in piece for n in names):
+            parts.append(pending)
+            pending = ""
+        elif i < len(seps):
+            pending += seps[i]
+    if pending.strip():
+        head, _, tail = pending.strip().rpartition(" ")
+        if parts and not (head and _NAME_LIKE_RE.match(tail)):
+            parts[-1] += "、" + pending  # trailing titles after a name belong to that guest
+        else:
+            parts.append(pending)  # a guest who never speaks
+    return parts
 
 
 def _summary(lines: list[str], transcript_i: int | None, start: int) -> str | None:
