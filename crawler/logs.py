@@ -91,6 +91,48 @@ def _level(level: str | int) -> int:
     return value
 
 
+class _NetworkErrorsInOneLine(logging.Filter):
+    """A site that is down is an expected event, not a bug: its errors get one line each.
+
+    Scrapy logs some download errors (robots.txt among them) with a full traceback; below
+    DEBUG the traceback of a network error is replaced by its one-line message.
+    """
+
+    def __init__(self, threshold: int):
+        super().__init__()
+        self.threshold = threshold
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.threshold > logging.DEBUG and record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            if _is_network_error(exc):
+                message = record.getMessage()
+                if str(exc) not in message:
+                    message = f"{message}: {type(exc).__name__}: {exc}"
+                record.msg = message
+                record.args = None
+                record.exc_info = None
+                record.exc_text = None
+        return True
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    from scrapy import exceptions as sx
+    from twisted.internet import error as tx
+
+    kinds = (
+        sx.DownloadConnectionRefusedError,
+        sx.DownloadTimeoutError,
+        sx.DownloadFailedError,
+        tx.ConnectError,
+        tx.TimeoutError,
+        tx.ConnectionLost,
+        ConnectionError,
+        TimeoutError,
+    )
+    return isinstance(exc, kinds)
+
+
 def configure_logging(
     fmt: str = "text",
     level: str | int = "INFO",
@@ -116,6 +158,7 @@ def configure_logging(
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT, TEXT_DATEFMT))
     handler.addFilter(_Threshold(threshold))
+    handler.addFilter(_NetworkErrorsInOneLine(threshold))
 
     root = logging.getLogger()
     if _installed is not None:

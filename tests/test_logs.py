@@ -232,3 +232,30 @@ def test_progress_off_everywhere_is_not_configured():
     crawler = get_crawler(settings_dict={"PROGRESS_ENABLED": False, "PROGRESS_LOG_INTERVAL": 0})
     with pytest.raises(NotConfigured):
         Progress.from_crawler(crawler)
+
+
+def test_network_errors_lose_their_traceback_below_debug():
+    import io
+    import logging
+
+    from scrapy.exceptions import DownloadConnectionRefusedError
+
+    from crawler.logs import configure_logging
+
+    out = io.StringIO()
+    configure_logging("text", "INFO", stream=out)
+    try:
+        raise DownloadConnectionRefusedError("Connection was refused by other side")
+    except DownloadConnectionRefusedError:
+        logging.getLogger("scrapy.downloadermiddlewares.robotstxt").error(
+            "Error downloading <GET http://127.0.0.1:1/robots.txt>", exc_info=True
+        )
+    try:
+        raise KeyError("a bug")
+    except KeyError:
+        logging.getLogger("x").error("boom", exc_info=True)
+    text = out.getvalue()
+    first, rest = text.split("\n", 1)
+    assert "robots.txt" in first and "Connection was refused" in first
+    assert "Traceback" in rest  # a real bug keeps its traceback
+    assert text.count("Traceback") == 1
