@@ -651,8 +651,9 @@ def test_pipeline_stores_batches_and_counts(db_url, migrated_engine):
     assert run.counters["new_articles"] == 5
 
 
-def test_pipeline_creates_the_schema_of_an_empty_database(sqlite_url):
-    pipeline = db.DatabasePipeline(sqlite_url, batch_size=10)
+@pytest.mark.parametrize("writer", ["process", "thread"])
+def test_pipeline_creates_the_schema_of_an_empty_database(sqlite_url, writer):
+    pipeline = db.DatabasePipeline(sqlite_url, batch_size=10, writer=writer)
 
     async def crawl():
         await pipeline.open_spider()
