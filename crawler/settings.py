@@ -29,6 +29,9 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_DELAY = 0.5
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# Scrapy starts CONCURRENT_ITEMS worker tasks for every callback's output; our callbacks
+# yield a page's links or one record, so 100 (the default) only costs event-loop work.
+CONCURRENT_ITEMS = 16
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
 # A response cut off mid-body is archived as received (WARC-Truncated: disconnect) and
