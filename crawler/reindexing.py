@@ -20,6 +20,7 @@ from typing import TextIO
 
 from crawler.config import Column, load_towns
 from crawler.exitcodes import ExitCode
+from crawler.records import article_record
 from pipelines.database import RecordStore, column_path_of, ensure_schema, make_engine
 
 BATCH_SIZE = 200
@@ -43,9 +44,9 @@ def archive_files(archive_dir: str | Path) -> tuple[list[Path], list[Path]]:
 
 
 class ArticleEnricher:
-    """Fills what the spider adds to an extracted record from the column it was crawling:
-    a missing `column` or `site` from the configuration, and `town` / `column_path`. The
-    column is the article URL's folder, which is the listed column for this site."""
+    """Builds records as the spider does (`crawler.records.article_record`), finding the
+    column the spider was crawling from the article URL's folder, which is the listed
+    column on this site."""
 
     def __init__(self) -> None:
         towns = load_towns()
@@ -56,16 +57,11 @@ class ArticleEnricher:
         path = column_path_of(url)
         return self.columns.get(path) or Column(path=path, name="", town=path.split("/")[0])
 
-    def enrich(self, record: dict) -> dict:
-        column = self.column_for(record["url"])
-        if not record.get("column"):
-            record["column"] = column.name or None
-        town = self.towns.get(column.town)
-        if not record.get("site") and town is not None:
-            record["site"] = town.site
-        record["town"] = column.town
-        record["column_path"] = column.path
-        return record
+    def record(self, body: bytes, url: str, encoding: str | None) -> dict:
+        column = self.column_for(url)
+        return article_record(
+            body, url, encoding=encoding, column=column, town=self.towns.get(column.town)
+        )
 
 
 def _header(capture, name: str) -> str | None:
@@ -89,7 +85,7 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
     """
     from scrapy.exceptions import DropItem
 
-    from crawler.pages import extract_record, is_article_url
+    from crawler.pages import is_article_url
     from pipelines.cleaning import CleaningPipeline
     from pipelines.warcread import WarcReadError, iter_captures
 
@@ -137,7 +133,7 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
                     if cap.status != 200 or cap.body is None:
                         continue
                     try:
-                        record = extract_record(cap.body, url, encoding=_encoding(cap))
+                        record = enricher.record(cap.body, url, _encoding(cap))
                     except Exception as exc:  # noqa: BLE001 - the live crawl skipped it too
                         counts["failed_pages"] += 1
                         where = f"{path.name}@{capture.get('warc_offset')}"
@@ -145,7 +141,6 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
                             f"dgarchive: warning: cannot extract {url} ({where}): {exc}", file=err
                         )
                         continue
-                    record = enricher.enrich(record)
                     record["capture"] = capture
                     try:
                         record = cleaner.process_item(record)

@@ -332,7 +332,7 @@ def find_report(crawler: Any) -> RunReport | None:
     """The crawler's `RunReport` extension, if it was built."""
     try:
         extensions = crawler.extensions
-    except AttributeError:  # the crawl failed before its extensions were built
+    except (AttributeError, RuntimeError):  # the crawl failed before its extensions were built
         return None
     for ext in getattr(extensions, "middlewares", ()):
         if isinstance(ext, RunReport):

@@ -16,8 +16,9 @@ from w3lib.encoding import http_content_type_encoding
 
 from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
-from crawler.pages import UnreadablePage, extract_record, is_article_url, parse_listing
+from crawler.pages import UnreadablePage, is_article_url, parse_listing
 from crawler.pages.listing import page_number
+from crawler.records import article_record
 
 log = logging.getLogger(__name__)
 
@@ -232,19 +233,15 @@ class TownNewsSpider(scrapy.Spider):
         if response.status == 304:  # not modified but no revisit record: nothing to store
             return
         encoding = http_content_type_encoding(_header(response, b"Content-Type") or "")
+        town = town_by_slug(self._towns, column.town)
         try:
-            record = extract_record(response.body, canonical, encoding=encoding)
+            record = article_record(
+                response.body, canonical, encoding=encoding, column=column, town=town
+            )
         except UnreadablePage as exc:  # empty or binary body: archived, reported, no record
             self._fail(response.url, f"unreadable page: {exc}")
             return
-        if not record.get("column"):
-            record["column"] = column.name or None
-        town = town_by_slug(self._towns, column.town)
-        if not record.get("site") and town is not None:
-            record["site"] = town.site
         record["capture"] = capture
-        record["town"] = column.town
-        record["column_path"] = column.path
         if self.requisites:
             # Content images; stylesheets and page chrome come with the list pages.
             yield from self._requisites([i["src"] for i in record.get("images", [])], column)
