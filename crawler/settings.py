@@ -37,9 +37,9 @@ RETRY_TIMES = 2
 # A response cut off mid-body is archived as received (WARC-Truncated: disconnect) and
 # reported as a failure, rather than dropped unseen.
 DOWNLOAD_FAIL_ON_DATALOSS = False
-CONTACT_URL = "https://www.dg.gov.cn/"  # replace with the operator's own page or mailto:
+CONTACT_URL = None  # the operator's page or mailto: URL, named in the User-Agent
 # USER_AGENT is derived from CONTACT_URL (see TownNewsSpider.update_settings) unless set.
-USER_AGENT = f"dgarchive/{__version__} (+archival crawler; contact: {CONTACT_URL})"
+USER_AGENT = f"dgarchive/{__version__} (+archival crawler)"
 
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # no control port on an unattended crawler

@@ -48,13 +48,11 @@ class TownNewsSpider(scrapy.Spider):
     def update_settings(cls, settings) -> None:
         super().update_settings(settings)
         # An identifying User-Agent built from the operator's contact URL, unless set outright.
-        if settings.getpriority("USER_AGENT") <= settings.getpriority("CONTACT_URL"):
-            contact = settings.get("CONTACT_URL")
-            settings.set(
-                "USER_AGENT",
-                f"dgarchive/{__version__} (+archival crawler; contact: {contact})",
-                priority=settings.getpriority("CONTACT_URL"),
-            )
+        contact = settings.get("CONTACT_URL")
+        contact_priority = settings.getpriority("CONTACT_URL")
+        ua_unset = settings.get("USER_AGENT") == user_agent(None)  # still the default
+        if contact and (ua_unset or settings.getpriority("USER_AGENT") < contact_priority):
+            settings.set("USER_AGENT", user_agent(contact), priority=contact_priority)
 
     def __init__(
         self,
@@ -92,6 +90,11 @@ class TownNewsSpider(scrapy.Spider):
         if spider._known is None and spider.incremental and s.getbool("DB_ENABLED", True):
             spider._known = _load_known(s.get("DB_URL"))
         spider.known = spider._known or {}
+        if spider.sitemap.is_canonical and not s.get("CONTACT_URL"):
+            log.warning(
+                "crawling the live site without a contact in the User-Agent: "
+                "set -s CONTACT_URL=mailto:you@example.org (or a web page about your archive)"
+            )
         return spider
 
     # -- discovery ---------------------------------------------------------------------
@@ -266,6 +269,12 @@ class TownNewsSpider(scrapy.Spider):
         from crawler.report import record_failure
 
         record_failure(self.crawler.stats, url, reason)
+
+
+def user_agent(contact: str | None) -> str:
+    """`dgarchive/<version> (+archival crawler; contact: <url>)`."""
+    base = f"dgarchive/{__version__} (+archival crawler"
+    return f"{base}; contact: {contact})" if contact else f"{base})"
 
 
 def _header(response: Response, name: bytes) -> str | None:
