@@ -123,8 +123,12 @@ class TownNewsSpider(scrapy.Spider):
         return fetch.startswith(self.sitemap.root + column.path)
 
     def _known_in(self, column: Column) -> bool:
-        prefix = "https://www.dg.gov.cn/" + column.path
-        return any(u.startswith(prefix) for u in self.known)
+        """Whether the database holds any article of this column (computed once)."""
+        cache = self.__dict__.setdefault("_known_columns", {})
+        if column.path not in cache:
+            prefix = "https://www.dg.gov.cn/" + column.path
+            cache[column.path] = any(u.startswith(prefix) for u in self.known)
+        return cache[column.path]
 
     def parse_listing(self, response: Response, column: Column):
         if "dataloss" in response.flags:
