@@ -22,8 +22,9 @@ exit codes:
   2  usage error (unknown town or column, malformed URL or argument)
   3  another crawl holds the lock on this archive or database
   4  the site could not be reached
-  5  the database could not be reached or its schema is newer than this program
+  5  the database could not be reached, is read-only, or its schema is newer than this program
   6  the archive could not be written (e.g. disk full)
+  70 internal error: the crawl never closed properly (a bug; please report it)
   130 interrupted
 """
 
@@ -196,7 +197,9 @@ def _dispatch(parser: argparse.ArgumentParser, args) -> int:
         if args.command == "export":
             from crawler.exporting import run_export
 
-            return run_export(_default_db(args), args.format, args.since, sys.stdout)
+            url = _default_db(args)
+            _refuse_newer_schema(url)
+            return run_export(url, args.format, args.since, sys.stdout)
         if args.command == "reindex":
             from crawler.reindexing import run_reindex
 
@@ -224,6 +227,18 @@ def _dispatch(parser: argparse.ArgumentParser, args) -> int:
             return 5
         raise
     return 0
+
+
+def _refuse_newer_schema(url: str) -> None:
+    """Exit 5 before reading a schema newer than this code (export would print nothing, 0)."""
+    from pipelines import database
+
+    engine = database.make_engine(url, must_exist=True)
+    try:
+        if database.schema_state(engine) == "ahead":
+            raise database._too_new(engine)
+    finally:
+        engine.dispose()
 
 
 def _safe_url(url: str) -> str:
