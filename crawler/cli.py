@@ -47,15 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"dgarchive {__version__}")
-    parser.add_argument(
-        "--log-format",
-        choices=["text", "json"],
-        default="text",
-        help="log lines as text (default) or JSON",
-    )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO (default), WARNING, ERROR")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    _logging_options(parser, argparse.SUPPRESS)
+    parser.set_defaults(log_format="text", log_level="INFO", quiet=False)
+    # The logging options work before or after the command (`dgarchive crawl --log-format json`).
+    common = _Parser(add_help=False)
+    _logging_options(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_parser = sub.add_parser
+
+    def add_parser(name, **kwargs):
+        return _add_parser(name, parents=[common], **kwargs)
+
+    sub.add_parser = add_parser
 
     crawl = sub.add_parser(
         "crawl",
@@ -146,6 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = dbsub.add_parser("upgrade", help="bring the schema to the newest migration")
     upgrade.add_argument("--db", metavar="URL")
     return parser
+
+
+def _logging_options(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=default,
+        help="log lines as text (default) or JSON objects, one a line",
+    )
+    parser.add_argument(
+        "--log-level", default=default, help="DEBUG, INFO (default), WARNING, ERROR"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="only warnings and errors"
+    )
 
 
 def _date(value: str) -> date:

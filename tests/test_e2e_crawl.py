@@ -291,3 +291,19 @@ def test_the_crawl_makes_no_request_off_the_loopback(crawl):
     hosts = {urlsplit(r["uri"]).hostname for r in crawl["records"] if r["uri"]}
     assert hosts == {"127.0.0.1"}
     assert "publicsuffix" not in crawl["run"].stderr
+
+
+def test_json_logs_are_one_object_a_line_after_the_command_too(site, tmp_path):
+    run = crawl_mirror(
+        site.url,
+        tmp_path / "a",
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "--log-format",
+        "json",
+        town="houjie",
+    )
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert lines
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
+    assert "finished" in records[-1]["msg"]
