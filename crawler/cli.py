@@ -216,7 +216,6 @@ def _dispatch(parser: argparse.ArgumentParser, args) -> int:
             from crawler.exporting import run_export
 
             url = _default_db(args)
-            _refuse_newer_schema(url)
             return run_export(url, args.format, args.since, sys.stdout)
         if args.command == "reindex":
             from crawler.reindexing import run_reindex
@@ -245,18 +244,6 @@ def _dispatch(parser: argparse.ArgumentParser, args) -> int:
             return 5
         raise
     return 0
-
-
-def _refuse_newer_schema(url: str) -> None:
-    """Exit 5 before reading a schema newer than this code (export would print nothing, 0)."""
-    from pipelines import database
-
-    engine = database.make_engine(url, must_exist=True)
-    try:
-        if database.schema_state(engine) == "ahead":
-            raise database._too_new(engine)
-    finally:
-        engine.dispose()
 
 
 def _safe_url(url: str) -> str:

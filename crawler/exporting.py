@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any, TextIO
 
-from pipelines.database import RecordStore, make_engine, schema_state
+from pipelines.database import RecordStore, make_engine, schema_state, schema_too_new_error
 
 CSV_FIELDS = (
     "url",
@@ -53,8 +53,11 @@ def export_records(db_url: str, since: date | None = None) -> Iterator[dict]:
     (`DatabaseUnreachableError`), not a new empty database."""
     engine = make_engine(db_url, must_exist=True)
     try:
-        if schema_state(engine) == "empty":
+        state = schema_state(engine)
+        if state == "empty":
             return
+        if state == "ahead":  # tables this code does not know: refuse, don't guess
+            raise schema_too_new_error(engine)
         yield from RecordStore(engine).iter_records(since=since)
     finally:
         engine.dispose()

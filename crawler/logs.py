@@ -124,6 +124,8 @@ def _is_network_error(exc: BaseException) -> bool:
         sx.DownloadConnectionRefusedError,
         sx.DownloadTimeoutError,
         sx.DownloadFailedError,
+        sx.CannotResolveHostError,
+        tx.DNSLookupError,
         tx.ConnectError,
         tx.TimeoutError,
         tx.ConnectionLost,

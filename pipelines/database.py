@@ -442,7 +442,7 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> None:
     engine, owned = _engine_of(url_or_engine)
     try:
         if schema_state(engine) == "ahead":
-            raise _too_new(engine)
+            raise schema_too_new_error(engine)
         from alembic import command
 
         with _translated(engine), engine.begin() as conn:
@@ -478,7 +478,7 @@ def check_models(url_or_engine: str | URL | Engine) -> None:
             engine.dispose()
 
 
-def _too_new(engine: Engine) -> SchemaTooNewError:
+def schema_too_new_error(engine: Engine) -> SchemaTooNewError:
     with engine.connect() as conn:
         current = ",".join(sorted(_db_revisions(conn)))
     return SchemaTooNewError(
@@ -494,7 +494,7 @@ def ensure_schema(engine: Engine) -> str:
     """
     state = schema_state(engine)
     if state == "ahead":
-        raise _too_new(engine)
+        raise schema_too_new_error(engine)
     if state in ("empty", "behind"):
         upgrade(engine)
     return state
@@ -510,7 +510,7 @@ def check_database(url: str | URL) -> None:
     try:
         state = schema_state(engine)
         if state == "ahead":
-            raise _too_new(engine)
+            raise schema_too_new_error(engine)
         _probe_write(engine, state)
     finally:
         engine.dispose()
