@@ -307,3 +307,42 @@ def test_json_logs_are_one_object_a_line_after_the_command_too(site, tmp_path):
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     assert all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
     assert "finished" in records[-1]["msg"]
+
+
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A real 120 KiB filesystem (tmpfs), so the archive runs out of space for real."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=120k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_stops_the_crawl_and_loses_nothing_archived(site, small_disk, tmp_path):
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    run = crawl_mirror(site.url, small_disk, db, "--report", str(tmp_path / "r.json"))
+    assert run.returncode == 6, run.stderr[-2000:]
+    assert "No space left on device" in run.stderr
+    assert not list(small_disk.glob("*.open"))
+    files = warc_files(small_disk)
+    assert files
+    for path in files:  # every record that is there is whole and its digests right
+        with open(path, "rb") as fh:
+            assert sum(1 for _ in ArchiveIterator(fh, check_digests=True)) > 1
+    # Every stored record points at bytes that are in the archive.
+    export = dgarchive("export", "--db", db)
+    records = [json.loads(line) for line in export.stdout.splitlines()]
+    assert records
+    for rec in records:
+        cap = rec["capture"]
+        with open(small_disk / cap["warc_filename"], "rb") as fh:
+            fh.seek(cap["warc_offset"])
+            r = next(iter(ArchiveIterator(fh, check_digests=True)))
+        assert r.rec_headers.get_header("WARC-Record-ID") == cap["warc_record_id"]

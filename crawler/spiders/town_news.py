@@ -43,6 +43,7 @@ class TownNewsSpider(scrapy.Spider):
     """
 
     name = "town_news"
+    archive_required = True  # records only for archived responses (WARC_ENABLED)
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -84,6 +85,7 @@ class TownNewsSpider(scrapy.Spider):
             {urlsplit(spider.sitemap.root).hostname or "", "www.dg.gov.cn"}
         )
         spider.requisites = s.getbool("CRAWL_PAGE_REQUISITES", True)
+        spider.archive_required = s.getbool("WARC_ENABLED", True)
         spider.incremental = s.getbool("CRAWL_INCREMENTAL", True) and not spider.full
         spider.discovery = s.get("CRAWL_DISCOVERY", "pages")
         spider.revisit_days = s.getfloat("CRAWL_REVISIT_OLDER_THAN", -1)
@@ -230,6 +232,10 @@ class TownNewsSpider(scrapy.Spider):
             self._fail(response.url, "connection closed before the whole body arrived")
             return
         capture = dict(response.meta.get("warc") or {})
+        if not capture and self.archive_required:
+            # The capture failed (e.g. a full disk): a record must never outlive its bytes.
+            self._fail(response.url, "not archived: the WARC capture failed")
+            return
         if capture:
             capture["etag"] = _header(response, b"ETag")
             capture["last_modified"] = _header(response, b"Last-Modified")
