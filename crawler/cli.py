@@ -308,12 +308,15 @@ def crawl(args) -> int:
 
     from contextlib import ExitStack
 
-    from crawler.runlock import LockHeldError, RunLock, lock_paths
+    from crawler.runlock import DatabaseLock, LockHeldError, RunLock, lock_paths
 
     with ExitStack() as stack:
         try:
-            for path in lock_paths(archive, db_url if settings.getbool("DB_ENABLED") else None):
+            use_db = settings.getbool("DB_ENABLED")
+            for path in lock_paths(archive, db_url if use_db else None):
                 stack.enter_context(RunLock(path, run_id=run_id, argv=sys.argv))
+            if use_db and DatabaseLock.applies_to(db_url):
+                stack.enter_context(DatabaseLock(db_url, run_id=run_id))
         except LockHeldError as exc:
             print(f"dgarchive: error: {exc}", file=sys.stderr)
             return ExitCode.LOCK_HELD

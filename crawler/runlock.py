@@ -37,7 +37,7 @@ LOCK_NAME = ".dgarchive.lock"
 class LockHeldError(RuntimeError):
     """Another live process holds the lock. `holder` is its JSON record, or None if unreadable."""
 
-    def __init__(self, path: Path, holder: dict[str, Any] | None):
+    def __init__(self, path: Path | str, holder: dict[str, Any] | None):
         self.path = path
         self.holder = holder
         super().__init__(f"another crawl holds {path}: {describe_holder(holder)}")
@@ -268,8 +268,7 @@ def lock_paths(archive_dir: str | os.PathLike[str], db_url: str | None) -> list[
     Two crawls with different archives but the same SQLite file would interleave their
     article versions, so the database file gets its own lock,
     `<dir>/.<name>.dgarchive.lock`, unless that is the archive lock itself. A server
-    database (PostgreSQL) has no file to lock here; its runs are kept apart by sharing the
-    archive volume (see docs/operations.md).
+    database (PostgreSQL) has no file to lock here; `DatabaseLock` locks it in the server.
     """
     paths = [lock_path_for(archive_dir)]
     db_file = sqlite_file(db_url)
@@ -278,3 +277,101 @@ def lock_paths(archive_dir: str | os.PathLike[str], db_url: str | None) -> list[
         if db_lock not in paths:
             paths.append(db_lock)
     return paths
+
+
+# PostgreSQL: the database is shared by crawls that may use different archives (and run on
+# different hosts), so the lock lives in the server: a session-level advisory lock, which
+# the server drops by itself when the holding connection ends, dead process included.
+ADVISORY_LOCK_KEY = 0x6467617263686976  # "dgarchiv"
+
+
+class DatabaseLock:
+    """One crawl at a time per PostgreSQL database; a context manager.
+
+    Holds `pg_try_advisory_lock(ADVISORY_LOCK_KEY)` on a connection of its own for the run;
+    the connection's `application_name` names the holder, so a refused crawl can say who.
+    A database that is not PostgreSQL needs no lock here (SQLite files have `RunLock`).
+    """
+
+    def __init__(self, db_url: str, *, run_id: str | None = None):
+        self.db_url = db_url
+        self.run_id = run_id
+        self._engine = None
+        self._conn = None
+
+    @staticmethod
+    def applies_to(db_url: str | None) -> bool:
+        return bool(db_url) and db_url.split(":", 1)[0].split("+", 1)[0] in (
+            "postgresql",
+            "postgres",
+        )
+
+    def acquire(self) -> DatabaseLock:
+        from sqlalchemy import text
+
+        from pipelines.database import make_engine, shown_url, translate_error
+
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": _utcnow()}
+        name = f"dgarchive {holder['pid']}@{holder['host']} {(self.run_id or '')[:8]}"
+        self._engine = make_engine(self.db_url)
+        try:
+            self._conn = self._engine.connect()
+            self._conn.execute(
+                text("SELECT set_config('application_name', :n, false)"), {"n": name[:63]}
+            )
+            got = self._conn.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+            ).scalar()
+            self._conn.commit()
+            if not got:
+                other = self._conn.execute(
+                    text(
+                        "SELECT a.application_name, a.client_addr, a.backend_start "
+                        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                        "WHERE l.locktype = 'advisory' AND l.granted "
+                        "AND l.database = (SELECT oid FROM pg_database "
+                        "WHERE datname = current_database()) "
+                        "AND l.objid = :lo AND l.classid = :hi"
+                    ),
+                    {"lo": ADVISORY_LOCK_KEY & 0xFFFFFFFF, "hi": ADVISORY_LOCK_KEY >> 32},
+                ).first()
+                self.release()
+                raise LockHeldError(shown_url(self.db_url), _pg_holder(other))
+        except LockHeldError:
+            raise
+        except Exception as exc:
+            self.release()
+            raise translate_error(exc, self.db_url) from None
+        return self
+
+    def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()  # ends the session, and with it the advisory lock
+            except Exception:  # noqa: BLE001 - the server drops the lock with the session
+                logger.debug("closing the database lock connection failed", exc_info=True)
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()
+
+    def __enter__(self) -> DatabaseLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _pg_holder(row: Any) -> dict[str, Any] | None:
+    """`dgarchive <pid>@<host> <run>` from the holder's application_name."""
+    if row is None:
+        return None
+    name, _addr, started = row
+    parts = (name or "").split()
+    holder: dict[str, Any] = {"started_at": started.isoformat() if started else None}
+    if len(parts) >= 2 and parts[0] == "dgarchive" and "@" in parts[1]:
+        pid, _, host = parts[1].partition("@")
+        holder.update(pid=pid, host=host, run_id=parts[2] if len(parts) > 2 else None)
+    else:
+        holder.update(pid="?", host=name or "?")
+    return holder
