@@ -68,7 +68,7 @@ WARC_MAX_SIZE = 1_000_000_000
 # Storage
 DB_ENABLED = True
 DB_URL = os.environ.get("DGARCHIVE_DB") or "sqlite:///dgarchive.sqlite"
-DB_BATCH_SIZE = 50
+DB_BATCH_SIZE = 200  # records per transaction; measured faster than 50 or 500 on the mirror
 
 DOWNLOADER_MIDDLEWARES = {
     # Below RetryMiddleware (550): sees only the errors that survived the retries.

@@ -1430,7 +1430,7 @@ class DatabasePipeline:
     thread writer cost the 2,000-article mirror crawl about a third of its speed).
 
     Settings: `DB_ENABLED` (True), `DB_URL` (`sqlite:///dgarchive.sqlite`; the command
-    fills it from `--db` / `DGARCHIVE_DB`), `DB_BATCH_SIZE` (50), `DB_WRITER` (`process`
+    fills it from `--db` / `DGARCHIVE_DB`), `DB_BATCH_SIZE` (200), `DB_WRITER` (`process`
     or `thread`), `CRAWL_RUN_ID` (the run's id, a new uuid4 when unset).
 
     Stats: `db/articles_new`, `db/articles_changed`, `db/articles_unchanged`,
@@ -1447,7 +1447,7 @@ class DatabasePipeline:
     def __init__(
         self,
         db_url: str,
-        batch_size: int = 50,
+        batch_size: int = 200,
         *,
         run_id: str | None = None,
         run_args: dict | None = None,
@@ -1483,7 +1483,7 @@ class DatabasePipeline:
             raise NotConfigured("DB_ENABLED is off: archive only")
         pipeline = cls(
             settings.get("DB_URL") or "sqlite:///dgarchive.sqlite",
-            settings.getint("DB_BATCH_SIZE", 50),
+            settings.getint("DB_BATCH_SIZE", 200),
             run_id=settings.get("CRAWL_RUN_ID") or None,
             run_args={
                 name.lower(): settings.get(name)
