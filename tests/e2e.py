@@ -33,13 +33,49 @@ class Run:
     stderr: str
 
 
+def _env(env: dict | None = None) -> dict:
+    # The caller's DGARCHIVE_* variables must not leak into a test's crawl.
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DGARCHIVE_")}
+    return {**base, "PYTHONPATH": str(REPO), **(env or {})}
+
+
+def start_crawl(
+    site_url: str, archive: Path, db_url: str, *extra: str, delay: float = 0
+) -> subprocess.Popen:
+    """A mirror crawl in the background (for tests that act while it runs)."""
+    settings = [
+        a if a != "DOWNLOAD_DELAY=0" else f"DOWNLOAD_DELAY={delay}" for a in MIRROR_SETTINGS
+    ]
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crawler.cli",
+            "crawl",
+            "--town",
+            "houjie",
+            "--site-root",
+            site_url,
+            "--archive",
+            str(archive),
+            "--db",
+            db_url,
+            *settings,
+            *extra,
+        ],
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def dgarchive(
     *args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300
 ) -> Run:
     """Run `dgarchive ARGS` as a real process (the same entry point as the console script)."""
-    # The caller's DGARCHIVE_* variables must not leak into a test's crawl.
-    base = {k: v for k, v in os.environ.items() if not k.startswith("DGARCHIVE_")}
-    full_env = {**base, "PYTHONPATH": str(REPO), **(env or {})}
+    full_env = _env(env)
     proc = subprocess.run(
         [sys.executable, "-m", "crawler.cli", *args],
         cwd=cwd or REPO,

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.e2e import MIRROR_SETTINGS, REPO, dgarchive, warc_files
+from tests.e2e import dgarchive, start_crawl, warc_files
 from tests.mocksite import MockSite
 from tests.pg import PgCluster, PostgresUnavailable, find_bindir
 
@@ -39,33 +37,15 @@ def test_a_database_that_goes_away_stops_the_crawl_and_reindex_recovers_it(own_c
     site.start()
     try:
         db = own_cluster.create_database("crawl")
-        slow = [a if a != "DOWNLOAD_DELAY=0" else "DOWNLOAD_DELAY=0.2" for a in MIRROR_SETTINGS]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DGARCHIVE_")}
-        crawl = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "crawler.cli",
-                "crawl",
-                "--town",
-                "houjie",
-                "--site-root",
-                site.url,
-                "--archive",
-                str(tmp_path / "a"),
-                "--db",
-                db,
-                "--report",
-                str(tmp_path / "r.json"),
-                "-s",
-                "DB_BATCH_SIZE=1",
-                *slow,
-            ],
-            cwd=REPO,
-            env={**env, "PYTHONPATH": str(REPO)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        crawl = start_crawl(
+            site.url,
+            tmp_path / "a",
+            db,
+            "--report",
+            str(tmp_path / "r.json"),
+            "-s",
+            "DB_BATCH_SIZE=1",
+            delay=0.2,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

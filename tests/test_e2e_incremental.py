@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.e2e import MIRROR_SETTINGS, REPO, crawl_mirror, dgarchive, warc_files
+from tests.e2e import crawl_mirror, dgarchive, start_crawl, warc_files
 from tests.mocksite import MockSite
 
 pytestmark = pytest.mark.e2e
@@ -183,30 +182,7 @@ def test_feed_discovery_finds_the_column_articles(site, tmp_path):
 
 def test_a_second_crawl_refuses_while_the_first_runs_and_ctrl_c_closes_cleanly(site, tmp_path):
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    slow = [a if a != "DOWNLOAD_DELAY=0" else "DOWNLOAD_DELAY=0.5" for a in MIRROR_SETTINGS]
-    first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "crawler.cli",
-            "crawl",
-            "--town",
-            "houjie",
-            "--site-root",
-            site.url,
-            "--archive",
-            str(tmp_path / "a"),
-            "--db",
-            db,
-            *slow,
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = start_crawl(site.url, tmp_path / "a", db, delay=0.5)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not any(
