@@ -82,3 +82,14 @@ def test_site_map_round_trip():
     live = SiteMap()
     assert live.to_fetch("http://www.dg.gov.cn/a/") == "http://www.dg.gov.cn/a/"
     assert live.to_canonical("http://www.dg.gov.cn/a/") == "https://www.dg.gov.cn/a/"
+
+
+def test_scrapy_cfg_names_the_settings_and_a_scrapyd_target():
+    import configparser
+    from pathlib import Path
+
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).resolve().parent.parent / "scrapy.cfg")
+    assert cfg["settings"]["default"] == "crawler.settings"
+    assert cfg["deploy"]["project"] == "dgarchive"
+    assert cfg["deploy"]["url"].startswith("http")
