@@ -224,11 +224,11 @@ def _dispatch(parser: argparse.ArgumentParser, args) -> int:
         if args.command == "db":
             if args.db_command != "upgrade":
                 parser.exit(2, "dgarchive: error: db needs an action: upgrade\n")
-            from pipelines.database import upgrade
+            from pipelines.database import shown_url, upgrade
 
             url = _default_db(args)
             upgrade(url)
-            print(f"database at head: {_safe_url(url)}", file=sys.stderr)
+            print(f"database at head: {shown_url(url)}", file=sys.stderr)
             return 0
     except UsageError as exc:
         print(f"dgarchive: error: {exc}", file=sys.stderr)
@@ -244,15 +244,6 @@ def _dispatch(parser: argparse.ArgumentParser, args) -> int:
             return 5
         raise
     return 0
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - only for display
-        return "<database>"
 
 
 def crawl(args) -> int:

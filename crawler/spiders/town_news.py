@@ -140,14 +140,10 @@ class TownNewsSpider(scrapy.Spider):
         listing = parse_listing(response.body, response.url, encoding=response.encoding)
         new = 0
         for link in listing.article_urls:
-            if not self._in_column(link, column):
-                continue
-            canonical = self.sitemap.to_canonical(self.sitemap.to_fetch(link))
-            if self.incremental and canonical in self.known:
-                self.crawler.stats.inc_value("crawl/known_skipped")
-                continue
-            new += 1
-            yield self._request(self.sitemap.to_fetch(link), self.parse_article, column)
+            request = self._article_request(link, column)
+            if request is not None:
+                new += 1
+                yield request
         self.crawler.stats.inc_value("crawl/list_pages")
 
         walk_all = not self.incremental or not self._known_in(column)
@@ -173,13 +169,21 @@ class TownNewsSpider(scrapy.Spider):
             return
         for entry in articles:
             url = entry.get("url") if isinstance(entry, dict) else None
-            if not url or not is_article_url(url) or not self._in_column(url, column):
-                continue
-            canonical = self.sitemap.to_canonical(self.sitemap.to_fetch(url))
-            if self.incremental and canonical in self.known:
-                self.crawler.stats.inc_value("crawl/known_skipped")
-                continue
-            yield self._request(self.sitemap.to_fetch(url), self.parse_article, column)
+            if url and is_article_url(url):
+                request = self._article_request(url, column)
+                if request is not None:
+                    yield request
+
+    def _article_request(self, link: str, column: Column) -> scrapy.Request | None:
+        """The request for an article link in this column, or None when it is out of the
+        column or (incremental) already stored."""
+        fetch = self.sitemap.to_fetch(link)
+        if not fetch.startswith(self.sitemap.root + column.path):
+            return None
+        if self.incremental and self.sitemap.to_canonical(fetch) in self.known:
+            self.crawler.stats.inc_value("crawl/known_skipped")
+            return None
+        return self._request(fetch, self.parse_article, column)
 
     def _requisites(self, urls: list[str], column: Column):
         for url in urls:
