@@ -9,7 +9,7 @@ $(BIN)/dgarchive: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: install crawl test bench lint
+.PHONY: install crawl test test-fast bench lint
 install: $(BIN)/dgarchive
 
 crawl: install
@@ -17,6 +17,10 @@ crawl: install
 
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The edit-test loop: everything but real crawls, PostgreSQL and containers (about a minute).
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check crawler pipelines migrations tests bench

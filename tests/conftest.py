@@ -14,6 +14,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Markers that mean "starts something heavy": a real crawl subprocess, a PostgreSQL cluster, a
+# container. Each of them also counts as `slow`, which `make test-fast` deselects.
+HEAVY_MARKERS = ("e2e", "postgres", "container")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.get_closest_marker(m) for m in HEAVY_MARKERS):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     """True when the run was asked to rewrite golden files instead of comparing with them."""

@@ -220,6 +220,7 @@ def install_steps(venv: Path, context: Path) -> list[list[str]]:
     return commands
 
 
+@pytest.mark.slow  # a fresh virtual environment and a pip install: ~30 s
 def test_image_install_steps_work_in_a_fresh_virtual_environment(tmp_path):
     context, venv, work = tmp_path / "context", tmp_path / "venv", tmp_path / "work"
     work.mkdir()
