@@ -33,9 +33,10 @@ def test_an_article_about_a_maintenance_is_not_an_error_page():
 
 
 def test_refusals_name_the_reason():
-    assert "soft 404" in ArticlePage(
-        (PAGES / "no_body_error_page" / "input.html").read_bytes(), URL
-    ).refusal()
+    assert (
+        "soft 404"
+        in ArticlePage((PAGES / "no_body_error_page" / "input.html").read_bytes(), URL).refusal()
+    )
     assert "plain text" in ArticlePage("厚街镇召开工作会议。", URL).refusal()
     head_only = "<html><head><title>t</title></head></html>"
     assert "<body>" in ArticlePage(head_only, URL).refusal()

@@ -103,7 +103,7 @@ def _photo(req: Request, out: Responder) -> None:
 )
 def file_image(req: Request, out: Responder) -> None:
     body = (
-        '<p>厚街镇举行活动，群众积极参与各项文体活动，现场气氛热烈。</p>\n'
+        "<p>厚街镇举行活动，群众积极参与各项文体活动，现场气氛热烈。</p>\n"
         '<p><img src="file:///C:/Users/editor/Desktop/photo1.jpg" alt="本地"></p>\n'
         '<p><img src="../../images/photo2.jpg" alt="现场"></p>'
     )

@@ -36,9 +36,7 @@ def bomb(req: Request, out: Responder) -> None:
 
 @case("endless_body", 4200201, "no Content-Length, a body that never ends")
 def endless(req: Request, out: Responder) -> None:
-    head = (
-        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nConnection: close\r\n\r\n"
-    )
+    head = "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nConnection: close\r\n\r\n"
     out.send(head.encode() + b"<!DOCTYPE html><html><body>")
     chunk = ("<p>厚街镇持续推进城市更新和乡村振兴。</p>\n" * 2000).encode()
     try:
