@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from crawler.pages import UnreadablePage, extract_record, is_article_url
+from crawler.pages.encoding import http_charset
 
 PROG = "dgarchive extract"
 WARC_SUFFIXES = (".warc", ".warc.gz")
@@ -69,7 +70,8 @@ def _run_warc(path: str, out: TextIO, err: TextIO) -> int:
             if not url or not is_article_url(url):
                 continue
             try:
-                record = extract_record(cap.body, url, encoding=cap.encoding)
+                # The same reading of the Content-Type charset as the crawl's.
+                record = extract_record(cap.body, url, encoding=http_charset(cap.content_type))
             except UnreadablePage as exc:
                 err.write(f"{PROG}: {path}: {url}: {exc}\n")
                 failed += 1

@@ -70,10 +70,10 @@ def _header(capture, name: str) -> str | None:
 
 
 def _encoding(capture) -> str | None:
-    """The charset as the spider takes it: w3lib on the Content-Type header."""
-    from w3lib.encoding import http_content_type_encoding
+    """The charset label as the spider takes it (`crawler.pages.encoding.http_charset`)."""
+    from crawler.pages.encoding import http_charset
 
-    return http_content_type_encoding(_header(capture, "Content-Type") or "")
+    return http_charset(_header(capture, "Content-Type"))
 
 
 def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) -> int:

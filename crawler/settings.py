@@ -37,6 +37,13 @@ RETRY_TIMES = 2
 # A response cut off mid-body is archived as received (WARC-Truncated: disconnect) and
 # reported as a failure, rather than dropped unseen.
 DOWNLOAD_FAIL_ON_DATALOSS = False
+# Size limits. Scrapy's 1 GiB default let an endless body take the crawl past 1.1 GB and a
+# gzip bomb (977 KB inflating to 1 GB) to 2.9 GB. The largest article page seen on the site
+# is well under 1 MB; 32 MiB leaves room for big images. Over the limit a download is
+# stopped, archived as received (WARC-Truncated: length) and reported (crawler/limits.py);
+# HttpCompressionMiddleware applies the same limit to the inflated size of gzip/deflate/br.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 CONTACT_URL = None  # the operator's page or mailto: URL, named in the User-Agent
 # USER_AGENT is derived from CONTACT_URL (see TownNewsSpider.update_settings) unless set.
 USER_AGENT = f"dgarchive/{__version__} (+archival crawler)"
@@ -76,6 +83,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 EXTENSIONS = {
     "pipelines.warc.WarcCapture": 100,
+    "crawler.limits.SizeLimit": 150,
     "crawler.report.RunReport": 200,
     "crawler.logs.Progress": 300,
 }

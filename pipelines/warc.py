@@ -20,6 +20,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.downloader import WIRE_META_KEY
+from pipelines.completeness import check_body
 from pipelines.warcfile import (
     HttpHead,
     RevisitOf,
@@ -44,6 +45,8 @@ logger = logging.getLogger(__name__)
 REVISIT_META_KEY = "dgarchive_revisit"  # in: the stored capture of the previous fetch
 LOCATION_META_KEY = "warc"  # out: the capture location (docs/architecture.md)
 REVISIT_PROFILE_META_KEY = "warc_revisit"  # out: the revisit profile, when one was written
+# out: why the archived body is not whole (str), absent when it is (pipelines/completeness.py)
+INCOMPLETE_META_KEY = "dgarchive_incomplete"
 
 
 class WarcCapture:
@@ -60,6 +63,12 @@ class WarcCapture:
       WARC_ENABLED (True), WARC_DIR ("archive"), WARC_PREFIX ("DGARCHIVE"),
       WARC_MAX_SIZE (1_000_000_000 bytes), WARC_CRAWL_ID (a new uuid; warcinfo isPartOf),
       and for warcinfo: ROBOTSTXT_OBEY, USER_AGENT, CRAWL_SITE_ROOT.
+
+    Completeness: each response body is judged as received (`pipelines.completeness`): a
+    cut capture gets `WARC-Truncated`, and any reason the body is not whole (cut download,
+    Content-Length not met, gzip stream cut short or inflating past DOWNLOAD_MAXSIZE, a
+    close-delimited page without `</html>`) goes to `request.meta["dgarchive_incomplete"]`,
+    where the spider refuses to make a record of it.
 
     Stats: warc/records_written, warc/bytes_written, warc/revisits, warc/files (file names),
     warc/write_errors.
@@ -84,8 +93,10 @@ class WarcCapture:
         id_factory: Callable[[], str] = new_record_id,
         hostname: str | None = None,
         gzip: bool = True,
+        max_body_size: int = 0,
     ):
         self.directory = directory
+        self.max_body_size = max_body_size
         self.crawl_id = crawl_id or str(uuid.uuid4())
         self.stats = stats
         self._close_spider = close_spider
@@ -124,6 +135,7 @@ class WarcCapture:
             site_root=s.get("CRAWL_SITE_ROOT") or "",
             stats=crawler.stats,
             close_spider=lambda reason: _close_spider(crawler, reason),
+            max_body_size=s.getint("DOWNLOAD_MAXSIZE", 0),
         )
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
@@ -180,6 +192,7 @@ class WarcCapture:
 
     def _write(self, response: Response, request: Request) -> tuple[dict, str | None]:
         wire = request.meta.pop(WIRE_META_KEY, None)
+        request.meta.pop(INCOMPLETE_META_KEY, None)  # a retry's copy of an earlier verdict
         if not (
             isinstance(wire, dict)
             and wire.get("url") == response.url
@@ -229,9 +242,16 @@ class WarcCapture:
                     ip_address=ip,
                 )
                 return self.writer.write_revisit(req_record, rv), "identical-payload-digest"
-        truncated = None
-        if {"partial", "dataloss"} & set(response.flags):
-            truncated = "disconnect"
+        check = check_body(
+            headers,
+            response.body,
+            response.flags,
+            status=response.status,
+            max_size=request.meta.get("download_maxsize", self.max_body_size),
+        )
+        if check.problem:
+            request.meta[INCOMPLETE_META_KEY] = check.problem
+        truncated = check.truncated
         resp_record = self.builder.response(
             response.url,
             status=response.status,

@@ -8,6 +8,9 @@ byline read from text) and plain text captures of a page (no markup at all).
 
 Raises `UnreadablePage` (a ValueError) for an empty or binary body, and nothing else: a page
 whose body cannot be found is a record with `text` "" and a `body_not_found` anomaly.
+`ArticlePage.refusal()` says why a page is not a complete, plausible article (an error or
+maintenance template, a frameset, no `<body>`, not HTML, no body text, no title, markup too
+deep to parse whole): the crawl and `reindex` store no record for such a page.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import operator
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -36,6 +40,7 @@ from crawler.pages.cleaning import (
     strip_byline_furniture,
 )
 from crawler.pages.encoding import UnreadablePage, decode_body
+from crawler.pages.errorpages import match_error_page, mentions_error_phrase
 from crawler.pages.interview import parse_interview
 
 __all__ = ["ArticlePage", "UnreadablePage", "parse_datetime", "detect_script"]
@@ -68,6 +73,12 @@ _HEADER_LEVELS = 3  # ancestors of the body searched for title and byline before
 _MIN_BODY_CHARS = 20  # a fallback container with less text than this is not a body
 _SCRIPT_SAMPLE = 240  # characters of title + text checked for script: ~60 differ if hant
 _HANT_SHARE = 0.05  # share of Han characters OpenCC t2s changes above which a page is hant
+_BODY_TAG_RE = re.compile(r"<body[\s>/]", re.IGNORECASE)
+_FRAMESET_RE = re.compile(r"<frameset[\s>/]", re.IGNORECASE)
+# libxml2 stops building the tree past its depth limit (256, or 2048 with huge_tree) and
+# drops the rest of the page without raising: the error log is the only sign.
+_DEPTH_ERROR = "Excessive depth"
+_WEB_SCHEMES = ("http://", "https://")
 
 
 @dataclass
@@ -80,6 +91,7 @@ class _Fields:
     lines: list[str] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)
     body_found: bool = False
+    invalid_dates: list[str] = field(default_factory=list)
 
 
 class ArticlePage:
@@ -94,10 +106,38 @@ class ArticlePage:
         decoded = decode_body(body, encoding)
         self.anomalies: list[dict] = list(decoded.anomalies)
         text = decoded.text
-        if HTML_RE.search(text, 0, 65536):
+        self.error_template = None  # an `errorpages.ErrorTemplate` the page is an instance of
+        self.too_deep = False  # the parser gave up on the markup's depth: text may be lost
+        self.is_html = bool(HTML_RE.search(text, 0, 65536))
+        self.has_body_tag = self.is_html and bool(_BODY_TAG_RE.search(text))
+        self.is_frameset = self.is_html and bool(_FRAMESET_RE.search(text, 0, 65536))
+        if self.is_html:
             self.fields = self._from_html(text)
         else:
             self.fields = self._from_text(text)
+
+    def refusal(self) -> str | None:
+        """Why this page is not a complete, plausible article; None when it is one.
+
+        The crawl (and `reindex`, from the same WARC bytes) stores no record for a refused
+        page: it is archived and reported, and the next incremental run fetches it again.
+        """
+        f = self.fields
+        if self.error_template is not None:
+            return f"not an article: {self.error_template.reason}"
+        if not self.is_html:
+            return "not an article: not an HTML page (plain text)"
+        if self.is_frameset:
+            return "not an article: a frameset page, no article body"
+        if not self.has_body_tag:
+            return "not an article: no <body> in the page"
+        if self.too_deep:
+            return "markup nested deeper than the parser's limit: the text would be cut"
+        if not f.body_found:
+            return "not an article: no article body found"
+        if not f.title:
+            return "not an article: no title found"
+        return None
 
     # --- record -------------------------------------------------------------------------
     def to_record(self) -> dict:
@@ -110,7 +150,9 @@ class ArticlePage:
             )
         if not f.title:
             anomalies.append({"kind": "title_not_found", "detail": "no meta, ucaptitle or heading"})
-        if not f.published_at:
+        for bad in f.invalid_dates:
+            anomalies.append({"kind": "invalid_date", "detail": f"not a calendar date: {bad}"})
+        if not f.published_at and not f.invalid_dates:
             anomalies.append(
                 {"kind": "date_not_found", "detail": "no PubDate, publishtime or byline"}
             )
@@ -131,13 +173,21 @@ class ArticlePage:
     # --- HTML ---------------------------------------------------------------------------
     def _from_html(self, html: str) -> _Fields:
         f = _Fields()
+        parser = _parser()
         try:
-            root = etree.fromstring(_XML_DECL_RE.sub("", html, count=1), _parser())
+            root = etree.fromstring(_XML_DECL_RE.sub("", html, count=1), parser)
         except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
             root = None
             problem = str(exc)[:200]
         else:
             problem = "document is empty"
+        for entry in parser.error_log:
+            if _DEPTH_ERROR in entry.message:
+                self.too_deep = True
+                self.anomalies.append(
+                    {"kind": "markup_too_deep", "detail": f"line {entry.line}: {entry.message}"}
+                )
+                break
         if root is None:
             self.anomalies.append({"kind": "unparsable_html", "detail": problem})
             return f
@@ -146,6 +196,10 @@ class ArticlePage:
                 {"kind": "truncated", "detail": "no </html>: capture may be cut short"}
             )
 
+        if mentions_error_phrase(html):
+            self.error_template = match_error_page(root)
+            if self.error_template is not None:
+                self.anomalies.append({"kind": "error_page", "detail": self.error_template.reason})
         marks = sel.scan(root)
         meta = {k: normalize_space(v) for k, v in marks.meta.items()}
         page_title = normalize_space(_text(marks.page_title[0])) if marks.page_title else ""
@@ -189,9 +243,9 @@ class ArticlePage:
             or None
         )
         pub = marks.publishtime
-        f.published_at = _best_datetime(
-            meta.get(sel.META_DATE, ""), _text(pub[0]) if pub else "", byline
-        )
+        date_texts = (meta.get(sel.META_DATE, ""), _text(pub[0]) if pub else "", byline)
+        f.published_at = _best_datetime(*date_texts)
+        f.invalid_dates = impossible_dates(*date_texts)
         sm = SOURCE_RE.search(byline)
         f.source = meta.get(sel.META_SOURCE) or (sm.group("source") if sm else None)
 
@@ -226,6 +280,7 @@ class ArticlePage:
         if byline_i is not None:
             byline = strip_byline_furniture(raw[byline_i])
             f.published_at = parse_datetime(byline)
+            f.invalid_dates = impossible_dates(byline)
             sm = SOURCE_RE.search(byline)
             f.source = sm.group("source") if sm else None
             if byline_i > 0:
@@ -263,8 +318,16 @@ def _parser() -> etree.HTMLParser:
     """
     parser = getattr(_local, "parser", None)
     if parser is None:
+        # huge_tree: libxml2's default depth limit (256) silently cut a page of unclosed
+        # <font> tags at its 126th paragraph; with it the limit is 2048, and deeper markup
+        # is reported (`markup_too_deep`) rather than cut unseen. Input size is bounded by
+        # the crawl's DOWNLOAD_MAXSIZE, which huge_tree's other limits also guarded.
         parser = _local.parser = etree.HTMLParser(
-            remove_comments=True, remove_pis=True, no_network=True, collect_ids=False
+            remove_comments=True,
+            remove_pis=True,
+            no_network=True,
+            collect_ids=False,
+            huge_tree=True,
         )
     return parser
 
@@ -467,6 +530,8 @@ def _images(body, page_url: str) -> list[dict]:
         if not src or src.startswith("data:"):
             continue
         src = urljoin(page_url, src)
+        if not src.lower().startswith(_WEB_SCHEMES):
+            continue  # file:, javascript:, about: ... name nothing the archive can fetch
         if src in seen:
             continue
         seen.add(src)
@@ -520,11 +585,28 @@ def parse_datetime(text: str | None) -> str | None:
     m = DATE_RE.search(text)
     if not m:
         return None
+    return _valid(m)
+
+
+def _valid(m: re.Match) -> str | None:
     y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
     hh, mm, ss = int(m["H"] or 0), int(m["M"] or 0), int(m["S"] or 0)
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and hh < 24 and mm < 60 and ss < 60):
+    try:
+        # The calendar decides: 2023-02-30 or 2023-04-31 match the pattern but are no date.
+        datetime(y, mo, d, hh, mm, ss)
+    except ValueError:
         return None
     return f"{y:04d}-{mo:02d}-{d:02d}T{hh:02d}:{mm:02d}:{ss:02d}+08:00"
+
+
+def impossible_dates(*texts: str) -> list[str]:
+    """The date-shaped strings in `texts` that are not calendar dates (`2023-02-30 10:14`)."""
+    out = []
+    for text in texts:
+        m = DATE_RE.search(text) if text else None
+        if m and _valid(m) is None and m.group(0).strip() not in out:
+            out.append(m.group(0).strip())
+    return out
 
 
 _T2S = None

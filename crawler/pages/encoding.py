@@ -72,6 +72,25 @@ def codec_for(label: str | None) -> str | None:
     return _SUPERSETS.get(name, name)
 
 
+def http_charset(content_type: str | bytes | None) -> str | None:
+    """The charset label of a Content-Type header, as sent (unknown labels included).
+
+    The one reading of the header that the crawl, `reindex` and `dgarchive extract` share:
+    `decode_body` then maps the label (`codec_for`) and reports an unknown one as an
+    `unknown_charset` anomaly, so the same bytes decode the same way on every path.
+    """
+    if not content_type:
+        return None
+    if isinstance(content_type, bytes):
+        content_type = content_type.decode("latin-1")
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            label = value.strip().strip("\"'").strip()
+            return label or None
+    return None
+
+
 def meta_charset(body: bytes) -> str | None:
     """The charset a `<meta charset>` or `<meta http-equiv>` declares in the page's head."""
     head = body[:_PRESCAN].lower()

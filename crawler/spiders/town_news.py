@@ -12,13 +12,13 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from w3lib.encoding import http_content_type_encoding
 
 from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
 from crawler.pages import UnreadablePage, is_article_url, parse_listing
+from crawler.pages.encoding import http_charset
 from crawler.pages.listing import page_number
-from crawler.records import article_record
+from crawler.records import NotAnArticle, article_record
 
 log = logging.getLogger(__name__)
 
@@ -231,9 +231,24 @@ class TownNewsSpider(scrapy.Spider):
     # -- parsing -----------------------------------------------------------------------
 
     def parse_article(self, response: Response, column: Column):
+        """A record only from a whole body of a plausible article; anything else is reported.
+
+        The capture judged the body as received (`pipelines.completeness`: cut download,
+        length not met, gzip stream cut short) and the size limit may have stopped it
+        (`crawler.limits`); the page object refuses error and maintenance templates,
+        framesets, plain text and pages without a body or title (`NotAnArticle`). A refused
+        article is archived, reported under its URL, and not stored: the next incremental
+        run fetches it again.
+        """
         canonical = self.sitemap.to_canonical(response.url)
-        if "dataloss" in response.flags:
-            self._fail(response.url, "connection closed before the whole body arrived")
+        problem = (
+            response.meta.get("dgarchive_cut")
+            or response.meta.get("dgarchive_incomplete")
+            or ("dataloss" in response.flags and "connection closed before the whole body arrived")
+            or ("download_stopped" in response.flags and "download stopped before the end")
+        )
+        if problem and response.status != 304:
+            self._fail(response.url, f"incomplete capture: {problem}")
             return
         capture = dict(response.meta.get("warc") or {})
         if not capture and self.archive_required:
@@ -249,7 +264,9 @@ class TownNewsSpider(scrapy.Spider):
             return
         if response.status == 304:  # not modified but no revisit record: nothing to store
             return
-        encoding = http_content_type_encoding(_header(response, b"Content-Type") or "")
+        # The header's charset label as sent: the page object maps it (and reports an
+        # unknown one) exactly as `extract` and `reindex` do on the same bytes.
+        encoding = http_charset(_header(response, b"Content-Type"))
         town = town_by_slug(self._towns, column.town)
         try:
             record = article_record(
@@ -257,6 +274,9 @@ class TownNewsSpider(scrapy.Spider):
             )
         except UnreadablePage as exc:  # empty or binary body: archived, reported, no record
             self._fail(response.url, f"unreadable page: {exc}")
+            return
+        except NotAnArticle as exc:  # error template, frameset, no body or title, ...
+            self._fail(response.url, str(exc))
             return
         record["capture"] = capture
         if self.requisites:

@@ -1,0 +1,149 @@
+"""Whether a response body arrived whole, judged from the bytes as received. Pure: no Scrapy.
+
+Scrapy hands on a gzip body cut in half as whatever its first half inflates to (its gunzip
+keeps partial output), and a body without Content-Length ends wherever the connection
+closed. Neither is an error to Scrapy; both would be stored as a short article. `check_body`
+looks at the payload as it came off the wire (before decompression) and says:
+
+- `truncated`: the value for the WARC record's `WARC-Truncated` header (`disconnect`,
+  `length`) when the capture itself is cut, else None;
+- `problem`: why the body is not whole, for the report, else None.
+
+Checks: the download handler's flags (`dataloss`: the connection closed before the promised
+length; `partial`: no length was promised and the connection closed; `download_stopped`:
+the size limit cut it), Content-Length against the body, a gzip/deflate stream that ends
+before its end-of-stream marker (or inflates past the size limit), and for a close-delimited
+HTML body, whether `</html>` arrived.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_CHUNK = 65536  # inflated bytes per step: the output is counted and dropped, never kept
+_HTML_END_WINDOW = 4096
+
+
+@dataclass(frozen=True)
+class BodyCheck:
+    truncated: str | None = None  # WARC-Truncated value
+    problem: str | None = None  # the reason to report, None when the body is whole
+
+    @property
+    def complete(self) -> bool:
+        return self.problem is None
+
+
+def header(headers: Iterable[tuple[bytes | str, bytes | str]], name: str) -> str | None:
+    """The first value of header `name` (case-insensitive) in a list of (name, value)."""
+    want = name.lower()
+    for key, value in headers:
+        key = key.decode("latin-1") if isinstance(key, bytes) else key
+        if key.lower() == want:
+            return value.decode("latin-1") if isinstance(value, bytes) else value
+    return None
+
+
+def check_body(
+    headers: Iterable[tuple[bytes | str, bytes | str]],
+    body: bytes,
+    flags: Iterable[str] = (),
+    *,
+    status: int = 200,
+    max_size: int = 0,
+) -> BodyCheck:
+    """Judge `body` (the payload as received, still content-encoded) against its headers."""
+    headers = list(headers)
+    flags = set(flags)
+    if status in (204, 304) or 100 <= status < 200:
+        return BodyCheck()  # no body, whatever Content-Length says of the entity
+    if "download_stopped" in flags:
+        return BodyCheck("length", f"body cut at the size limit after {len(body)} bytes")
+    if "dataloss" in flags:
+        return BodyCheck(
+            "disconnect",
+            f"connection closed before the whole body arrived ({_promised(headers, body)})",
+        )
+    length = header(headers, "Content-Length")
+    if length is not None and length.strip().isdigit() and int(length) != len(body):
+        return BodyCheck(
+            "length", f"body is {len(body)} bytes, Content-Length promised {int(length)}"
+        )
+    coding = (header(headers, "Content-Encoding") or "").strip().lower()
+    close_delimited = "partial" in flags
+    if coding in ("gzip", "x-gzip", "deflate"):
+        problem = stream_problem(body, coding, max_size=max_size)
+        if problem:
+            return BodyCheck("disconnect" if close_delimited else None, problem)
+        return BodyCheck()
+    if close_delimited:
+        content_type = (header(headers, "Content-Type") or "").lower()
+        if "html" in content_type or not content_type:
+            if b"</html" not in body[-_HTML_END_WINDOW:].lower():
+                return BodyCheck(
+                    "disconnect",
+                    "connection closed before </html> (no Content-Length): the page is cut",
+                )
+            return BodyCheck()
+        # Not HTML and no length: nothing tells a whole body from a cut one.
+        return BodyCheck("disconnect", None)
+    return BodyCheck()
+
+
+def stream_problem(body: bytes, coding: str = "gzip", *, max_size: int = 0) -> str | None:
+    """Why a gzip/deflate `body` is not one whole stream, or None when it is.
+
+    Inflates in bounded steps and keeps nothing, so a bomb costs CPU, not memory; past
+    `max_size` inflated bytes (when > 0) it stops and says so.
+    """
+    wbits = 47 if coding in ("gzip", "x-gzip") else 15  # 47: gzip or zlib header, auto
+    decomp = zlib.decompressobj(wbits)
+    data = body
+    inflated = 0
+    try:
+        while True:
+            out = decomp.decompress(data, _CHUNK)
+            inflated += len(out)
+            if max_size and inflated > max_size:
+                return (
+                    f"{coding} body inflates past the size limit ({max_size} bytes) "
+                    f"from {len(body)} bytes"
+                )
+            if decomp.eof:
+                return None
+            data = decomp.unconsumed_tail
+            if not data and not out:
+                break
+    except zlib.error as exc:
+        if coding == "deflate" and inflated == 0 and wbits == 15:
+            return stream_problem_raw(body, max_size=max_size)
+        return f"{coding} stream is corrupt after {inflated} inflated bytes: {exc}"
+    return f"{coding} stream cut short: it ends after {inflated} inflated bytes, before its end"
+
+
+def stream_problem_raw(body: bytes, *, max_size: int = 0) -> str | None:
+    """Raw deflate (no zlib header), as some servers send for `deflate`."""
+    decomp = zlib.decompressobj(-15)
+    data, inflated = body, 0
+    try:
+        while True:
+            out = decomp.decompress(data, _CHUNK)
+            inflated += len(out)
+            if max_size and inflated > max_size:
+                return f"deflate body inflates past the size limit ({max_size} bytes)"
+            if decomp.eof:
+                return None
+            data = decomp.unconsumed_tail
+            if not data and not out:
+                return f"deflate stream cut short after {inflated} inflated bytes"
+    except zlib.error as exc:
+        return f"deflate stream is corrupt: {exc}"
+
+
+def _promised(headers: list, body: bytes) -> str:
+    length = header(headers, "Content-Length")
+    if length and length.strip().isdigit():
+        return f"{len(body)} of {int(length)} bytes"
+    return f"{len(body)} bytes"
