@@ -311,3 +311,91 @@ def test_a_folder_without_any_warc_is_an_error(tmp_path):
     assert run.returncode == 2, run.stderr
     assert "no *.warc.gz or *.warc file" in run.stderr
     assert not (tmp_path / "db.sqlite").exists()
+
+
+# -- the reader and the repair stream: a record in memory at a time -------------------------
+
+
+def test_reading_and_repair_hold_one_record_in_memory_not_the_file(crawl, tmp_path):
+    import tracemalloc
+
+    from pipelines.warcfile import complete_prefix_length
+    from pipelines.warcread import read_warc
+
+    data = crawl["warc"].read_bytes()
+    big = tmp_path / "big.warc.gz"
+    with open(big, "wb") as fh:
+        for _ in range(4):  # gzip members concatenate: four crawls' records in one file
+            fh.write(data)
+    size = big.stat().st_size
+    assert size > 3_000_000
+    list(read_warc(crawl["warc"]))  # imports and caches warmed outside the measurement
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        captures = sum(1 for item in read_warc(big) if not hasattr(item, "reason"))
+        read_peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        assert complete_prefix_length(big) == size
+        repair_peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert captures == 4 * len(list(read_warc(crawl["warc"])))
+    assert read_peak < 1_500_000, read_peak
+    assert repair_peak < 1_000_000, repair_peak
+
+
+def test_resync_finds_a_record_whose_marker_straddles_two_reads(crawl, tmp_path, monkeypatch):
+    """The forward scan reads in chunks; a `WARC/1.1` line or gzip magic cut by a chunk
+    boundary must still be found: every chunk size gives the same records and damage."""
+    from pipelines import warcscan
+
+    data = crawl["warc"].read_bytes()
+    recs = crawl["records"]
+    at = recs[5]["capture"]["warc_offset"] + 100
+    damaged = data[:at] + garbage(3000, seed=4) + data[at:]
+    gz = tmp_path / "d.warc.gz"
+    gz.write_bytes(damaged)
+    plain = tmp_path / "d.warc"
+    text = gzip.decompress(data)
+    plain.write_bytes(text[:5000] + garbage(3000, seed=5) + text[5000:])
+
+    def outline(path):
+        return [(type(i).__name__, i.offset, i.end) for i in warcscan.scan(path)]
+
+    expected = {p: outline(p) for p in (gz, plain)}
+    assert all(sum(1 for kind, *_ in e if kind == "Damage") == 1 for e in expected.values())
+    for chunk in (5, 7, 11, 4096):
+        monkeypatch.setattr(warcscan, "CHUNK", chunk)
+        for path in (gz, plain):
+            assert outline(path) == expected[path], (chunk, path.name)
+
+
+def test_repair_keeps_a_record_marked_truncated_and_cuts_at_real_damage(crawl, tmp_path):
+    """WARC-Truncated is a whole record whose payload was cut at capture: reindex refuses it,
+    but the repair of a killed crawl's `.open` file must not cut the file there."""
+    from pipelines.warcfile import repair_open_files
+
+    data = crawl["warc"].read_bytes()
+    recs = crawl["records"]
+    marked, broken = recs[3], recs[8]
+
+    def mark(record: bytes) -> bytes:
+        first, _, rest = record.partition(b"\r\n")
+        return first + b"\r\nWARC-Truncated: length\r\n" + rest
+
+    out = bytearray()
+    cut_at = None
+    for offset, length in members(data):
+        piece = data[offset : offset + length]
+        if offset == marked["capture"]["warc_offset"]:
+            piece = rewrite(data, marked, mark)
+        elif offset == broken["capture"]["warc_offset"]:
+            cut_at = len(out)
+            piece = piece[: len(piece) // 2]
+        out += piece
+    open_file = tmp_path / (crawl["warc"].name + ".open")
+    open_file.write_bytes(bytes(out))
+    (repaired,) = repair_open_files(tmp_path)
+    assert Path(repaired).read_bytes() == bytes(out[:cut_at])
