@@ -76,6 +76,37 @@ def _encoding(capture) -> str | None:
     return http_content_type_encoding(_header(capture, "Content-Type") or "")
 
 
+def _site_roots(files: list[Path], site_root_of, err: TextIO) -> dict[Path, str | None]:
+    """Each file's site root, from its warcinfo; for a file whose warcinfo is damaged, the
+    nearest other file's (the one before, else after), so its mirror URLs still map back to
+    www.dg.gov.cn URLs instead of being skipped as off-site."""
+    own: dict[Path, str | None] = {}
+    for p in files:
+        try:
+            own[p] = site_root_of(p)
+        except OSError:
+            pass  # reading the file reports it
+    roots: dict[Path, str | None] = {}
+    for i, path in enumerate(files):
+        if own.get(path) is not None or path not in own:
+            roots[path] = own.get(path)
+            continue
+        before = [own[p] for p in reversed(files[:i]) if own.get(p) is not None]
+        after = [own[p] for p in files[i + 1 :] if own.get(p) is not None]
+        guess = (before or after or [None])[0]
+        roots[path] = guess
+        _say(
+            err,
+            f"warning: {path.name}: no complete warcinfo record first; its fetch URLs are "
+            + (
+                f"mapped with the site root {guess or 'https://www.dg.gov.cn/'} of another file"
+                if guess is not None
+                else "taken as www.dg.gov.cn URLs"
+            ),
+        )
+    return roots
+
+
 def printable(text: str) -> str:
     """`text` safe for a terminal or a log: control and unprintable characters escaped.
 
@@ -106,7 +137,7 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
 
     from crawler.pages import is_article_url
     from pipelines.cleaning import CleaningPipeline
-    from pipelines.warcread import WarcReadError, describe, read_warc
+    from pipelines.warcread import WarcReadError, describe, read_warc, site_root_of
     from pipelines.warcscan import Damage
 
     archive = Path(archive_dir)
@@ -149,10 +180,11 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
                 counts.update(store.save(batch, run_id))
                 batch.clear()
 
+        roots = _site_roots(files, site_root_of, err)
         for path in files:
             damaged = 0
             try:
-                for cap in read_warc(path):
+                for cap in read_warc(path, site_root=roots.get(path)):
                     if isinstance(cap, Damage):
                         damaged += 1
                         _say(err, f"warning: {path.name}: {describe(cap)}")

@@ -56,7 +56,9 @@ class Capture:
         return self.warc_type == "revisit"
 
 
-def read_warc(path: str | os.PathLike, *, check_digests: bool = True) -> Iterator[Capture | Damage]:
+def read_warc(
+    path: str | os.PathLike, *, check_digests: bool = True, site_root: str | None = None
+) -> Iterator[Capture | Damage]:
     """Yield the response and revisit records of one WARC file, and a `Damage` per damaged spot.
 
     Records are framed and verified by `pipelines.warcscan.scan` (complete block, no
@@ -64,11 +66,13 @@ def read_warc(path: str | os.PathLike, *, check_digests: bool = True) -> Iterato
     yielded as a capture, and the records after the damage still are. A response whose HTTP
     payload is shorter than its `Content-Length`, or whose gzip Content-Encoding stops short,
     and (with `check_digests`) one whose payload digest does not match, is a `Damage` too.
-    Raises WarcReadError only for a file that cannot be opened or read.
+    `site_root` maps fetch URLs until the file's own warcinfo is read (for a file whose
+    warcinfo is damaged; see `site_root_of`). Raises WarcReadError only for a file that
+    cannot be opened or read.
     """
     path = os.fspath(path)
     name = os.path.basename(path)
-    sitemap = SiteMap(CANONICAL_ROOT)
+    sitemap = _sitemap(site_root, path)
     pending: Capture | None = None  # a 304 revisit, until its metadata record is read
     try:
         for item in scan(path):
@@ -114,6 +118,22 @@ def read_warc(path: str | os.PathLike, *, check_digests: bool = True) -> Iterato
             yield pending
     except OSError as exc:
         raise WarcReadError(f"cannot open or read {path}: {exc.strerror or exc}") from exc
+
+
+def site_root_of(path: str | os.PathLike) -> str | None:
+    """The `dgarchive-site-root` of the file's first record, if that is a complete warcinfo.
+
+    None when the first record is damaged or not a warcinfo; "" when it names no site root
+    (a crawl of the canonical site).
+    """
+    for item in scan(path):
+        if isinstance(item, Damage) or not item.data.startswith(b"WARC/1."):
+            return None
+        header, _, block = item.data.partition(b"\r\n\r\n")
+        if b"\r\nWARC-Type: warcinfo\r\n" not in header + b"\r\n":
+            return None
+        return _warc_fields(block).get("dgarchive-site-root", "")
+    return None
 
 
 def iter_captures(path: str | os.PathLike, *, check_digests: bool = True) -> Iterator[Capture]:

@@ -399,3 +399,29 @@ def test_repair_keeps_a_record_marked_truncated_and_cuts_at_real_damage(crawl, t
     open_file.write_bytes(bytes(out))
     (repaired,) = repair_open_files(tmp_path)
     assert Path(repaired).read_bytes() == bytes(out[:cut_at])
+
+
+def test_a_file_whose_warcinfo_is_damaged_maps_urls_with_another_files_site_root(crawl, tmp_path):
+    """The crawl's file split in two, as a rollover writes it; the second file's warcinfo
+    (which names the mirror's site root) is garbage. Its articles still come back under
+    their www.dg.gov.cn URLs, not skipped as off-site."""
+    data = crawl["warc"].read_bytes()
+    recs = crawl["records"]
+    parts = members(data)
+    info = data[: parts[0][1]]
+    split = recs[len(recs) // 2]["capture"]["warc_offset"]
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    first = archive / "DGARCHIVE-20261122031500123-00000-host.warc.gz"
+    second = archive / "DGARCHIVE-20261122031600123-00001-host.warc.gz"
+    first.write_bytes(data[:split])
+    second.write_bytes(garbage(len(info), seed=6) + data[split:])
+
+    run = reindex(archive, tmp_path / "db.sqlite")
+
+    assert run.returncode == 1, run.stderr
+    (line,) = damage_lines(run.stderr)
+    assert second.name in line and "byte 0 " in line
+    assert f"{second.name}: no complete warcinfo record first" in run.stderr
+    assert "reindexed 2 WARC file(s)" in run.stdout
+    assert stored_urls(tmp_path / "db.sqlite") == {r["url"] for r in recs}
