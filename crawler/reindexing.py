@@ -76,30 +76,93 @@ def _encoding(capture) -> str | None:
     return http_charset(_header(capture, "Content-Type"))
 
 
+def _site_roots(files: list[Path], site_root_of, err: TextIO) -> dict[Path, str | None]:
+    """Each file's site root, from its warcinfo; for a file whose warcinfo is damaged, the
+    nearest other file's (the one before, else after), so its mirror URLs still map back to
+    www.dg.gov.cn URLs instead of being skipped as off-site."""
+    own: dict[Path, str | None] = {}
+    for p in files:
+        try:
+            own[p] = site_root_of(p)
+        except OSError:
+            pass  # reading the file reports it
+    roots: dict[Path, str | None] = {}
+    for i, path in enumerate(files):
+        if own.get(path) is not None or path not in own:
+            roots[path] = own.get(path)
+            continue
+        before = [own[p] for p in reversed(files[:i]) if own.get(p) is not None]
+        after = [own[p] for p in files[i + 1 :] if own.get(p) is not None]
+        guess = (before or after or [None])[0]
+        roots[path] = guess
+        _say(
+            err,
+            f"warning: {path.name}: no complete warcinfo record first; its fetch URLs are "
+            + (
+                f"mapped with the site root {guess or 'https://www.dg.gov.cn/'} of another file"
+                if guess is not None
+                else "taken as www.dg.gov.cn URLs"
+            ),
+        )
+    return roots
+
+
+def printable(text: str) -> str:
+    """`text` safe for a terminal or a log: control and unprintable characters escaped.
+
+    File names, URLs and reasons can come from damaged bytes; stderr gets none of them raw.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _say(err: TextIO, message: str) -> None:
+    print("dgarchive: " + printable(message), file=err)
+
+
 def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) -> int:
     """Rebuild `db_url` from the WARC files under `archive_dir`; returns the exit status.
 
-    0: every file read and every article page extracted; 1: some files or pages could not
-    be (each named on `err`), the rest is stored; 2: no such archive directory. Database
-    problems raise `pipelines.database.DatabaseError` for the command to report.
+    0: every record of every finished file read and every article page extracted.
+    1: damage or problems, each named on `err` in one line, the rest stored: a damaged spot
+    in a file (`FILE: damaged at byte N (M bytes): reason`: a record cut short, marked
+    `WARC-Truncated`, a digest mismatch, garbage; reading resumes at the next record), a file
+    that cannot be opened, a page that cannot be extracted.
+    2: no such archive directory, or no finished WARC file in it (only `.open` files, or
+    none at all): nothing to reindex. Database problems raise
+    `pipelines.database.DatabaseError` for the command to report.
     """
     from scrapy.exceptions import DropItem
 
     from crawler.pages import is_article_url
     from pipelines.cleaning import CleaningPipeline
-    from pipelines.warcread import WarcReadError, iter_captures
+    from pipelines.warcread import WarcReadError, describe, read_warc, site_root_of
+    from pipelines.warcscan import Damage
 
     archive = Path(archive_dir)
     if not archive.is_dir():
-        print(f"dgarchive: error: no archive directory {archive}", file=err)
+        _say(err, f"error: no archive directory {archive}")
         return int(ExitCode.USAGE)
     files, still_open = archive_files(archive)
     for path in still_open:
-        print(
-            f"dgarchive: warning: skipping {path.name}: still open (a crawl is writing it, or "
-            "died; the next crawl repairs and closes it)",
-            file=err,
+        _say(
+            err,
+            f"warning: skipping {path.name}: still open (a crawl is writing it, or died; the "
+            "next `dgarchive crawl` on this archive repairs and closes it)",
         )
+    if not files:
+        if still_open:
+            _say(
+                err,
+                f"error: nothing to reindex under {archive}: its {len(still_open)} WARC "
+                "file(s) are all .open, i.e. unfinished. If no crawl is running, the next "
+                "`dgarchive crawl --archive` on it repairs them (cuts each back to its last "
+                "complete record and closes it); then run reindex again",
+            )
+        else:
+            _say(err, f"error: nothing to reindex: no *.warc.gz or *.warc file under {archive}")
+        return int(ExitCode.USAGE)
 
     engine = make_engine(db_url)
     try:
@@ -117,9 +180,15 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
                 counts.update(store.save(batch, run_id))
                 batch.clear()
 
+        roots = _site_roots(files, site_root_of, err)
         for path in files:
+            damaged = 0
             try:
-                for cap in iter_captures(path):
+                for cap in read_warc(path, site_root=roots.get(path)):
+                    if isinstance(cap, Damage):
+                        damaged += 1
+                        _say(err, f"warning: {path.name}: {describe(cap)}")
+                        continue
                     url = cap.canonical_url
                     if not url or not is_article_url(url):
                         continue
@@ -137,9 +206,7 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
                     except Exception as exc:  # noqa: BLE001 - the live crawl skipped it too
                         counts["failed_pages"] += 1
                         where = f"{path.name}@{capture.get('warc_offset')}"
-                        print(
-                            f"dgarchive: warning: cannot extract {url} ({where}): {exc}", file=err
-                        )
+                        _say(err, f"warning: cannot extract {url} ({where}): {exc}")
                         continue
                     record["capture"] = capture
                     try:
@@ -153,16 +220,21 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
                 counts["files"] += 1
             except WarcReadError as exc:
                 counts["unreadable_files"] += 1
-                print(f"dgarchive: warning: {exc}", file=err)
+                _say(err, f"warning: {exc}")
+            if damaged:
+                counts["damaged_spots"] += damaged
+                counts["damaged_files"] += 1
             flush()  # keep what this file gave even if a later one fails
         flush()
-        problems = counts["failed_pages"] + counts["unreadable_files"]
+        problems = counts["failed_pages"] + counts["unreadable_files"] + counts["damaged_spots"]
         store.finish_run(
             run_id,
             "finished" if not problems else "partial",
             {
                 "files": counts["files"],
                 "unreadable_files": counts["unreadable_files"],
+                "damaged_files": counts["damaged_files"],
+                "damaged_spots": counts["damaged_spots"],
                 "skipped_open_files": len(still_open),
                 "new_articles": counts["new"],
                 "changed_articles": counts["changed"],
@@ -174,11 +246,21 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
         )
     finally:
         engine.dispose()
+    trouble = []
+    if counts["damaged_spots"]:
+        trouble.append(
+            f"{counts['damaged_spots']} damaged spot(s) in {counts['damaged_files']} file(s) "
+            "skipped"
+        )
+    if counts["unreadable_files"]:
+        trouble.append(f"{counts['unreadable_files']} file(s) unreadable")
+    if counts["failed_pages"]:
+        trouble.append(f"{counts['failed_pages']} page(s) not extracted")
     print(
         f"reindexed {counts['files']} WARC file(s): {counts['new']} new, "
         f"{counts['changed']} changed, {counts['unchanged']} unchanged articles, "
         f"{counts['revisits']} revisits"
-        + (f"; {problems} problem(s), see above" if problems else ""),
+        + (f"; {', '.join(trouble)}, see stderr" if trouble else ""),
         file=out,
     )
     return int(ExitCode.PARTIAL if problems else ExitCode.OK)

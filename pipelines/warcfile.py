@@ -32,8 +32,6 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from urllib.parse import urlsplit
 
-from warcio.archiveiterator import ArchiveIterator
-
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: no advisory locks, repair trusts the caller
@@ -804,38 +802,18 @@ def _fsync_dir(directory: str) -> None:
 def complete_prefix_length(path: str | os.PathLike) -> int:
     """Length of the longest prefix of a WARC file made of complete, verified records.
 
-    A record counts when its block has all its bytes, its block digest (if any) matches, its
-    gzip member ends properly (gzip files) or its trailing CRLF CRLF is there (plain files).
+    A record counts when its block has all its bytes, its block digest (if any) matches, its gzip member ends properly (gzip files) or its trailing CRLF
+    CRLF is there (plain files): the checks of `pipelines.warcscan`, which reads the file a
+    record at a time rather than whole.
     """
-    with open(path, "rb") as fh:
-        data = fh.read()
-    gz = data[:2] == b"\x1f\x8b"
+    from pipelines.warcscan import Damage, scan
+
     good = 0
-    fh = io.BytesIO(data)
-    it = ArchiveIterator(fh, check_digests=True)
-    try:
-        for record in it:
-            while record.raw_stream.read(65536):
-                pass
-            # The stream is limited to Content-Length: bytes left over mean a cut record.
-            if getattr(record.raw_stream, "limit", 0) != 0:
-                break
-            if record.digest_checker.passed is False:
-                break
-            offset, length = it.get_record_offset(), it.get_record_length()
-            if gz:
-                member = zlib.decompressobj(zlib.MAX_WBITS | 16)
-                member.decompress(data[offset : offset + length])
-                if not member.eof:
-                    break
-                end = offset + length
-            else:
-                end = offset + length + 4
-                if data[offset + length : end] != b"\r\n\r\n":
-                    break
-            good = end
-    except Exception:  # noqa: BLE001 - any parse error marks the end of the good part
-        pass
+    # A WARC-Truncated record is whole as a record (its payload was cut at capture): kept.
+    for item in scan(path, refuse_truncated=False):
+        if isinstance(item, Damage):
+            break
+        good = item.end
     return good
 
 

@@ -1,8 +1,10 @@
 """Read captures back from WARC files, for `dgarchive extract` and `reindex`. No Scrapy imports.
 
-`iter_captures(path)` yields one `Capture` per response or revisit record, with the payload
-decoded from its Content-Encoding and the fetch URL mapped back to its canonical
-www.dg.gov.cn URL by the `dgarchive-site-root` of the file's warcinfo.
+`read_warc(path)` yields one `Capture` per complete response or revisit record, with the
+payload decoded from its Content-Encoding and the fetch URL mapped back to its canonical
+www.dg.gov.cn URL by the `dgarchive-site-root` of the file's warcinfo, and one `Damage` per
+damaged spot (framing and checks in `pipelines.warcscan`). `iter_captures(path)` is the
+strict form: it stops with WarcReadError at the first damage.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserExce
 
 from crawler.config import CANONICAL_ROOT, ConfigError, SiteMap
 from pipelines.warcfile import capture_location, record_status
+from pipelines.warcscan import Damage, RawRecord, scan
 
 
 class WarcReadError(Exception):
@@ -53,64 +56,151 @@ class Capture:
         return self.warc_type == "revisit"
 
 
-def iter_captures(path: str | os.PathLike, *, check_digests: bool = True) -> Iterator[Capture]:
-    """Yield the response and revisit records of one WARC file (`.warc.gz` or `.warc`).
+def read_warc(
+    path: str | os.PathLike, *, check_digests: bool = True, site_root: str | None = None
+) -> Iterator[Capture | Damage]:
+    """Yield the response and revisit records of one WARC file, and a `Damage` per damaged spot.
 
-    Raises WarcReadError for a file that cannot be opened or parsed, and (with
-    `check_digests`) for a record whose block digest does not match.
+    Records are framed and verified by `pipelines.warcscan.scan` (complete block, no
+    `WARC-Truncated`, block digest, whole gzip member), so a cut or garbled record is never
+    yielded as a capture, and the records after the damage still are. A response whose HTTP
+    payload is shorter than its `Content-Length`, or whose gzip Content-Encoding stops short,
+    and (with `check_digests`) one whose payload digest does not match, is a `Damage` too.
+    `site_root` maps fetch URLs until the file's own warcinfo is read (for a file whose
+    warcinfo is damaged; see `site_root_of`). Raises WarcReadError only for a file that
+    cannot be opened or read.
     """
     path = os.fspath(path)
     name = os.path.basename(path)
-    sitemap = SiteMap(CANONICAL_ROOT)
+    sitemap = _sitemap(site_root, path)
+    pending: Capture | None = None  # a 304 revisit, until its metadata record is read
     try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise WarcReadError(f"cannot open {path}: {exc.strerror}") from exc
-    with fh:
-        it = ArchiveIterator(fh, check_digests=check_digests)
-        pending: Capture | None = None  # a 304 revisit, until its metadata record is read
-        try:
-            for record in it:
-                if record.format != "warc":  # warcio also reads ARC, and guesses loosely
-                    raise WarcReadError(f"{path}: not a WARC file (found {record.format})")
-                rec_type = record.rec_type
-                if rec_type == "warcinfo":
-                    fields = _warc_fields(record.raw_stream.read())
-                    sitemap = _sitemap(fields.get("dgarchive-site-root"), path)
-                    continue
-                if rec_type == "metadata" and pending is not None:
-                    refers = record.rec_headers.get_header("WARC-Refers-To")
-                    if refers == pending.capture["warc_record_id"]:
-                        pending.http_headers = _not_modified_head(record.raw_stream.read())
-                        yield pending
-                        pending = None
-                    continue
-                if rec_type not in ("response", "revisit"):
-                    continue
-                if pending is not None:
+        for item in scan(path):
+            if isinstance(item, Damage):
+                yield item
+                continue
+            try:
+                record, payload = _parse(item, check_digests)
+            except _BadRecord as exc:
+                yield Damage(item.offset, item.end, str(exc))
+                continue
+            rec_type = record.rec_type
+            if rec_type == "warcinfo":
+                fields = _warc_fields(payload or b"")
+                sitemap = _sitemap(fields.get("dgarchive-site-root"), path)
+                continue
+            if rec_type == "metadata" and pending is not None:
+                refers = record.rec_headers.get_header("WARC-Refers-To")
+                if refers == pending.capture["warc_record_id"]:
+                    pending.http_headers = _not_modified_head(payload or b"")
                     yield pending
                     pending = None
-                payload = record.raw_stream.read() if rec_type == "response" else None
-                if check_digests and record.digest_checker.passed is False:
-                    problems = "; ".join(record.digest_checker.problems)
-                    raise WarcReadError(
-                        f"{path}: digest mismatch in record at offset "
-                        f"{it.get_record_offset()}: {problems}"
-                    )
-                location = capture_location(
-                    record, name, it.get_record_offset(), it.get_record_length()
-                )
-                capture = _capture(record, payload, location, sitemap)
-                if rec_type == "revisit" and record.http_headers is None:
-                    pending = capture
-                else:
-                    yield capture
+                continue
+            if rec_type not in ("response", "revisit"):
+                continue
             if pending is not None:
                 yield pending
-        except (ArchiveLoadFailed, StatusAndHeadersParserException, EOFError, zlib.error) as exc:
-            raise WarcReadError(f"{path}: not a readable WARC file: {exc}") from exc
-        except ValueError as exc:  # e.g. a non-numeric Content-Length
-            raise WarcReadError(f"{path}: malformed WARC record: {exc}") from exc
+                pending = None
+            if rec_type == "response":
+                cut = _payload_cut_short(record, payload)
+                if cut:
+                    yield Damage(item.offset, item.end, cut)
+                    continue
+            location = capture_location(record, name, item.offset, item.length)
+            capture = _capture(
+                record, payload if rec_type == "response" else None, location, sitemap
+            )
+            if rec_type == "revisit" and record.http_headers is None:
+                pending = capture
+            else:
+                yield capture
+        if pending is not None:
+            yield pending
+    except OSError as exc:
+        raise WarcReadError(f"cannot open or read {path}: {exc.strerror or exc}") from exc
+
+
+def site_root_of(path: str | os.PathLike) -> str | None:
+    """The `dgarchive-site-root` of the file's first record, if that is a complete warcinfo.
+
+    None when the first record is damaged or not a warcinfo; "" when it names no site root
+    (a crawl of the canonical site).
+    """
+    for item in scan(path):
+        if isinstance(item, Damage) or not item.data.startswith(b"WARC/1."):
+            return None
+        header, _, block = item.data.partition(b"\r\n\r\n")
+        if b"\r\nWARC-Type: warcinfo\r\n" not in header + b"\r\n":
+            return None
+        return _warc_fields(block).get("dgarchive-site-root", "")
+    return None
+
+
+def iter_captures(path: str | os.PathLike, *, check_digests: bool = True) -> Iterator[Capture]:
+    """Yield the response and revisit records of one WARC file (`.warc.gz` or `.warc`).
+
+    Raises WarcReadError for a file that cannot be opened, and at the first damaged spot
+    (cut or garbled record, digest mismatch, `WARC-Truncated`); `read_warc` reads past damage.
+    """
+    for item in read_warc(path, check_digests=check_digests):
+        if isinstance(item, Damage):
+            raise WarcReadError(f"{os.fspath(path)}: {describe(item)}")
+        yield item
+
+
+def describe(damage: Damage) -> str:
+    """One line for a damaged spot: where it is, how long, why."""
+    return f"damaged at byte {damage.offset} ({damage.size} bytes): {damage.reason}"
+
+
+class _BadRecord(Exception):
+    """A framed record warcio cannot parse, or whose payload digest does not match."""
+
+
+def _parse(raw: RawRecord, check_digests: bool):
+    """The warcio record of a verified `RawRecord`, and its payload (block for non-HTTP)."""
+    it = ArchiveIterator(io.BytesIO(raw.data + b"\r\n\r\n"), check_digests=check_digests)
+    try:
+        record = next(iter(it))
+        payload = record.raw_stream.read()
+    except (ArchiveLoadFailed, StatusAndHeadersParserException, EOFError, ValueError) as exc:
+        raise _BadRecord(f"malformed record: {exc}") from None
+    if check_digests and record.digest_checker.passed is False:
+        raise _BadRecord("digest mismatch: " + "; ".join(record.digest_checker.problems))
+    return record, payload
+
+
+def _payload_cut_short(record, payload: bytes | None) -> str | None:
+    """Why an HTTP response's payload is incomplete, or None.
+
+    The crawl archives the entity as received (Transfer-Encoding removed, Content-Encoding
+    kept), so a Content-Length it carries counts the archived payload's bytes.
+    """
+    head = record.http_headers
+    if head is None or payload is None:
+        return None
+    status = record_status(record)
+    if status is None or status < 200 or status in (204, 304):
+        return None
+    declared = (head.get_header("Content-Length") or "").strip()
+    if declared.isdigit() and len(payload) < int(declared):
+        return (
+            f"HTTP payload cut short: {len(payload)} of the {declared} bytes its "
+            "Content-Length promises"
+        )
+    encoding = (head.get_header("Content-Encoding") or "").strip().lower()
+    if encoding in ("gzip", "x-gzip") and payload[:2] == b"\x1f\x8b":
+        d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        try:
+            data = payload
+            while data and not d.eof:  # inflated 64 KiB at a time, and thrown away
+                d.decompress(data, 1 << 16)
+                data = d.unconsumed_tail
+        except zlib.error:
+            return None  # not really gzip: kept as archived (see _decode)
+        if not d.eof:
+            return "gzip-encoded HTTP payload cut short (its gzip stream does not end)"
+    return None
 
 
 def _not_modified_head(data: bytes) -> StatusAndHeaders | None:
