@@ -11,7 +11,7 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from pipelines.models import FTS_TABLE, VIEWS, Base
+from pipelines.store.models import FTS_TABLE, VIEWS, Base
 
 config = context.config
 
@@ -35,7 +35,7 @@ def include_object(obj, name, type_, reflected, compare_to):
 
 def render_item(type_, obj, autogen_context):
     """Render the store's UTC timestamp type as the plain column type it stores."""
-    from pipelines.models import UTCDateTime
+    from pipelines.store.models import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

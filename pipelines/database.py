@@ -47,7 +47,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, selectinload
 
-from pipelines.models import (
+from pipelines.store.models import (
     FTS_TABLE,
     Anomaly,
     Article,

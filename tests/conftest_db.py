@@ -204,7 +204,7 @@ def row_counts(engine) -> dict[str, int]:
     """Rows in every modelled table."""
     from sqlalchemy import func, select
 
-    from pipelines.models import Base
+    from pipelines.store.models import Base
 
     with engine.connect() as conn:
         return {

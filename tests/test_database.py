@@ -26,7 +26,7 @@ from pipelines.database import (
     RecordStore,
     SchemaTooNewError,
 )
-from pipelines.models import (
+from pipelines.store.models import (
     Article,
     ArticleVersion,
     Capture,

@@ -18,7 +18,7 @@ from pipelines.database import (
     iso_utc,
     parse_datetime,
 )
-from pipelines.models import Article, Base, Capture, UTCDateTime
+from pipelines.store.models import Article, Base, Capture, UTCDateTime
 from tests.conftest_db import interview_record, plain_record
 
 
