@@ -12,12 +12,9 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
-import re
 import threading
 import unicodedata
 import uuid
-import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     BrokenExecutor,
@@ -29,24 +26,30 @@ from concurrent.futures import (
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     Engine,
     Integer,
     column,
-    create_engine,
     event,
     func,
     or_,
     select,
     text,
 )
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, selectinload
 
+from pipelines.store.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
+from pipelines.store.errors import (
+    BadDatabaseUrlError,
+    DatabaseError,
+    DatabaseReadOnlyError,
+    DatabaseUnreachableError,
+    SchemaTooNewError,
+)
+from pipelines.store.failures import translate_error, translated
 from pipelines.store.models import (
     FTS_TABLE,
     Anomaly,
@@ -63,11 +66,21 @@ from pipelines.store.models import (
     SiteColumn,
     Town,
 )
-
-if TYPE_CHECKING:
-    from alembic.config import Config
+from pipelines.store.schema import (
+    check_database,
+    check_models,
+    downgrade,
+    ensure_schema,
+    head_revision,
+    migrations_dir,
+    schema_state,
+    schema_too_new_error,
+    upgrade,
+)
+from pipelines.store.urls import default_db_url, normalize_url, redact_url, shown_url
 
 __all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
     "BadDatabaseUrlError",
     "DatabaseError",
     "DatabasePipeline",
@@ -76,6 +89,13 @@ __all__ = [
     "RecordStore",
     "SchemaTooNewError",
     "check_database",
+    "check_models",
+    "head_revision",
+    "migrations_dir",
+    "normalize_url",
+    "schema_too_new_error",
+    "shown_url",
+    "translate_error",
     "content_hash",
     "default_db_url",
     "downgrade",
@@ -91,448 +111,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8), "CST")  # the site's dates are China time (UTC+8)
-SQLITE_BUSY_TIMEOUT_MS = 10_000  # a reader (export) never makes the crawl's writer fail
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class DatabaseError(Exception):
-    """A database problem the operator must fix. `str()` is one line, without secrets."""
-
-
-class DatabaseUnreachableError(DatabaseError):
-    """The server is down, the host or database does not exist, or the file cannot be opened."""
-
-
-class SchemaTooNewError(DatabaseError):
-    """The database was migrated by a newer dgarchive than this one."""
-
-
-class DatabaseReadOnlyError(DatabaseError):
-    """The database (file, directory or server) refuses writes."""
-
-
-class BadDatabaseUrlError(DatabaseError):
-    """The URL cannot be parsed or names an engine dgarchive does not support (a usage error)."""
-
-
-_SHOWN: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
-
-
-def shown_url(target: Engine | str | URL) -> str:
-    """How messages name a database: the URL as the user gave it, without the password."""
-    if isinstance(target, Engine):
-        return _SHOWN.get(target) or redact_url(target.url)
-    return redact_url(target)
-
-
-def redact_url(url: str | URL) -> str:
-    """The URL without its password (and without the `+driver` part), for messages."""
-    if isinstance(url, URL):
-        # URL.set(password=None) means "leave unchanged"; the tuple field must be replaced.
-        bare = url._replace(drivername=url.get_backend_name(), password=None)
-        return bare.render_as_string(hide_password=False)
-    try:
-        return redact_url(make_url(url))
-    except Exception:  # noqa: BLE001 - unparseable: strip anything that looks like a password
-        return re.sub(r"(://[^:/@\s]*):[^@/\s]*@", r"\1@", str(url))
-
-
-def _reason(exc: BaseException) -> str:
-    """A short reason from a DBAPI error: the first informative line, lower-cased phrases for
-    the common connection failures."""
-    orig = getattr(exc, "orig", None) or exc
-    msg = str(orig).strip()
-    low = msg.lower()
-    for needle, reason in (
-        ("connection refused", "connection refused"),
-        ("password authentication failed", "authentication failed"),
-        ("no password supplied", "authentication failed"),
-        ("could not translate host name", "unknown host"),
-        ("name or service not known", "unknown host"),
-        ("timeout expired", "connection timed out"),
-        ("timed out", "connection timed out"),
-        ("no such file or directory", "no such file or directory"),
-    ):
-        if needle in low:
-            return reason
-    m = re.search(r'database "([^"]+)" does not exist', msg)
-    if m:
-        return f'database "{m.group(1)}" does not exist'
-    lines = [ln.strip() for ln in msg.splitlines() if ln.strip()]
-    line = lines[0] if lines else type(orig).__name__
-    line = re.sub(r"^connection failed:\s*", "", line)
-    line = re.sub(r'^connection to server at "[^"]*"(?: \([^)]*\))?, port \d+ failed:\s*', "", line)
-    return line[:200]
-
-
-def translate_error(exc: BaseException, url: Engine | str | URL) -> DatabaseError:
-    """The `DatabaseError` an operator sees for a driver/SQLAlchemy error on `url`."""
-    if isinstance(exc, DatabaseError):
-        return exc
-    shown = shown_url(url)
-    reason = _reason(exc)
-    low = str(getattr(exc, "orig", None) or exc).lower()
-    if "readonly database" in low or "read-only" in low or "read only" in low:
-        return DatabaseReadOnlyError(f"database is read-only: {shown} ({reason})")
-    if "unable to open database file" in low:
-        why = _sqlite_unwritable(url)
-        if why:
-            return DatabaseReadOnlyError(f"database is read-only: {shown} ({why})")
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) and _is_connect_error(low):
-        return DatabaseUnreachableError(f"database unreachable: {shown} ({reason})")
-    if isinstance(exc, OSError):
-        return DatabaseUnreachableError(f"database unreachable: {shown} ({exc.strerror or exc})")
-    return DatabaseError(f"database error on {shown}: {reason}")
-
-
-def _sqlite_unwritable(url: Engine | str | URL) -> str | None:
-    """Why SQLite could not open a file for writing, when permissions are the cause."""
-    try:
-        parsed = url.url if isinstance(url, Engine) else normalize_url(url)
-    except DatabaseError:
-        return None
-    path = _sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
-    if path is None:
-        return None
-    if path.exists():
-        return None if os.access(path, os.W_OK) else "file not writable"
-    parent = path.parent
-    if parent.is_dir() and not os.access(parent, os.W_OK):
-        return f"cannot create the file: directory {parent} not writable"
-    return None
-
-
-def _is_connect_error(low: str) -> bool:
-    return any(
-        s in low
-        for s in (
-            "unable to open database file",
-            "connection",
-            "could not translate host name",
-            "does not exist",
-            "authentication failed",
-            "timeout",
-            "server closed",
-            "no such host",
-            "is not a database",
-            "disk i/o error",
-        )
-    )
-
-
-# --------------------------------------------------------------------------- engines
-
-
-def default_db_url(cwd: str | Path) -> str:
-    """The default database: `dgarchive.sqlite` in the working directory."""
-    return f"sqlite:///{Path(cwd).resolve() / 'dgarchive.sqlite'}"
-
-
-def normalize_url(url: str | URL) -> URL:
-    """Parse a database URL; `postgres://` and `postgresql://` go through psycopg 3."""
-    raw = str(url) if isinstance(url, URL) else url
-    if not isinstance(raw, str) or not raw.strip():
-        raise BadDatabaseUrlError(
-            "malformed database URL '': expected sqlite:///PATH or postgresql://USER@HOST/DB"
-        )
-    try:
-        parsed = url if isinstance(url, URL) else make_url(raw.strip())
-    except (sa_exc.ArgumentError, ValueError):
-        raise BadDatabaseUrlError(
-            f"malformed database URL {redact_url(raw)!r}: expected sqlite:///PATH or "
-            "postgresql://USER@HOST/DB"
-        ) from None
-    backend, _, driver = parsed.drivername.partition("+")
-    if backend in ("postgres", "postgresql"):
-        if driver not in ("", "psycopg"):
-            raise BadDatabaseUrlError(
-                f"unsupported PostgreSQL driver {driver!r} in {redact_url(parsed)!r}: "
-                "use postgresql://"
-            )
-        try:
-            parsed.port  # noqa: B018 - make_url accepts a non-numeric port lazily
-        except ValueError:
-            raise BadDatabaseUrlError(
-                f"malformed database URL {redact_url(raw)!r}: bad port"
-            ) from None
-        if not parsed.database:
-            raise BadDatabaseUrlError(
-                f"malformed database URL {redact_url(parsed)!r}: no database name"
-            )
-        return parsed.set(drivername="postgresql+psycopg")
-    if backend == "sqlite":
-        if driver not in ("", "pysqlite"):
-            raise BadDatabaseUrlError(
-                f"unsupported SQLite driver {driver!r} in {redact_url(parsed)!r}: use sqlite:///"
-            )
-        if parsed.host:
-            raise BadDatabaseUrlError(
-                f"malformed database URL {redact_url(raw)!r}: a file URL is sqlite:///PATH "
-                "(three slashes, four for an absolute path)"
-            )
-        return parsed.set(drivername="sqlite")
-    raise BadDatabaseUrlError(
-        f"unsupported database URL {redact_url(raw)!r}: use sqlite:///PATH or "
-        "postgresql://USER@HOST/DB"
-    )
-
-
-def _sqlite_path(url: URL) -> Path | None:
-    db = url.database
-    if not db or db == ":memory:" or db.startswith("file:"):
-        return None
-    return Path(db)
-
-
-def make_engine(url: str | URL, *, must_exist: bool = False, **kwargs: Any) -> Engine:
-    """An engine for `url`, configured for the store.
-
-    SQLite: the parent directory is created; every connection runs in WAL mode (readers do
-    not block the crawl's writer), waits on locks instead of failing, enforces foreign keys,
-    and uses real transactions (BEGIN is emitted by SQLAlchemy, not guessed by pysqlite), so
-    a batch and a migration are atomic. `?mode=ro` opens the file read-only. With
-    `must_exist` (readers such as export) a missing file is `DatabaseUnreachableError`
-    instead of a new empty database.
-    PostgreSQL: psycopg 3, pre-ping.
-    """
-    parsed = normalize_url(url)
-    shown = redact_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = _sqlite_path(parsed)
-        if must_exist and path is not None and not path.is_file():
-            raise DatabaseUnreachableError(f"database unreachable: {shown} (no such file)")
-        engine = _sqlite_engine(parsed, shown, **kwargs)
-    else:
-        kwargs.setdefault("pool_pre_ping", True)
-        connect_args = kwargs.pop("connect_args", {})
-        connect_args.setdefault("connect_timeout", 10)
-        connect_args.setdefault("application_name", "dgarchive")
-        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
-    _SHOWN[engine] = shown
-    return engine
-
-
-def _sqlite_engine(parsed: URL, shown: str, **kwargs: Any) -> Engine:
-    query = dict(parsed.query)
-    mode = query.pop("mode", None)
-    path = _sqlite_path(parsed)
-    if path is not None and mode != "ro":
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            cls = (
-                DatabaseReadOnlyError
-                if isinstance(exc, PermissionError)
-                else (DatabaseUnreachableError)
-            )
-            raise cls(
-                f"database {'is read-only' if cls is DatabaseReadOnlyError else 'unreachable'}:"
-                f" {shown} (cannot create {path.parent}: {exc.strerror})"
-            ) from None
-    if mode is not None and path is not None:
-        # pysqlite only honours mode= in a file: URI.
-        parsed = parsed.set(
-            database=f"file:{path.resolve().as_posix()}?mode={mode}", query={"uri": "true"}
-        )
-    connect_args = kwargs.pop("connect_args", {})
-    # The pool hands a connection to one thread at a time; the pipeline writes from a worker.
-    connect_args.setdefault("check_same_thread", False)
-    engine = create_engine(parsed, connect_args=connect_args, **kwargs)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
-        dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (see "begin")
-        cur = dbapi_conn.cursor()
-        try:
-            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            cur.execute("PRAGMA foreign_keys = ON")
-            try:
-                cur.execute("PRAGMA journal_mode = WAL")
-            except Exception as exc:  # noqa: BLE001 - a read-only file cannot switch modes
-                if "readonly" not in str(exc).lower() and "read-only" not in str(exc).lower():
-                    raise
-        finally:
-            cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN")
-
-    return engine
-
-
-@contextmanager
-def _translated(url: Engine | str | URL) -> Iterator[None]:
-    try:
-        yield
-    except DatabaseError:
-        raise
-    except (sa_exc.SQLAlchemyError, OSError) as exc:
-        raise translate_error(exc, url) from exc
-
-
-# --------------------------------------------------------------------------- schema
-
-
-def migrations_dir() -> Path:
-    """The installed `migrations` package directory (env.py, versions/, alembic.ini)."""
-    import migrations
-
-    # __path__, not importlib.resources: an editable install may expose the package as a
-    # namespace, which resources cannot open.
-    return Path(next(iter(migrations.__path__)))
-
-
-def _alembic_config(connection=None) -> Config:  # noqa: ANN001
-    from alembic.config import Config
-
-    here = migrations_dir()
-    cfg = Config(str(here / "alembic.ini"))
-    cfg.set_main_option("script_location", str(here))
-    cfg.attributes["configure_logger"] = False
-    if connection is not None:
-        cfg.attributes["connection"] = connection
-    return cfg
-
-
-@lru_cache(maxsize=1)
-def _script_revisions() -> tuple[frozenset[str], frozenset[str]]:
-    """(all revision ids, head ids) known to this code."""
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(_alembic_config())
-    revs = frozenset(r.revision for r in script.walk_revisions())
-    return revs, frozenset(script.get_heads())
-
-
-def head_revision() -> str:
-    return ",".join(sorted(_script_revisions()[1]))
-
-
-def _engine_of(url_or_engine: str | URL | Engine) -> tuple[Engine, bool]:
-    if isinstance(url_or_engine, Engine):
-        return url_or_engine, False
-    return make_engine(url_or_engine), True
-
-
-def _db_revisions(connection) -> set[str]:  # noqa: ANN001
-    from alembic.runtime.migration import MigrationContext
-
-    return set(MigrationContext.configure(connection).get_current_heads())
-
-
-def schema_state(engine: Engine) -> str:
-    """`"empty"` (no migration applied), `"current"` (at head), `"behind"` (an older
-    revision of this code) or `"ahead"` (a revision this code does not know: a newer
-    dgarchive migrated it)."""
-    with _translated(engine), engine.connect() as conn:
-        current = _db_revisions(conn)
-    known, heads = _script_revisions()
-    if not current:
-        return "empty"
-    if current - known:
-        return "ahead"
-    return "current" if current == set(heads) else "behind"
-
-
-def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> None:
-    """Migrate the database to `revision` (head). Refuses a schema newer than this code."""
-    engine, owned = _engine_of(url_or_engine)
-    try:
-        if schema_state(engine) == "ahead":
-            raise schema_too_new_error(engine)
-        from alembic import command
-
-        with _translated(engine), engine.begin() as conn:
-            command.upgrade(_alembic_config(conn), revision)
-    finally:
-        if owned:
-            engine.dispose()
-
-
-def downgrade(url_or_engine: str | URL | Engine, revision: str = "base") -> None:
-    """Migrate the database down to `revision` (for development and tests)."""
-    engine, owned = _engine_of(url_or_engine)
-    try:
-        from alembic import command
-
-        with _translated(engine), engine.begin() as conn:
-            command.downgrade(_alembic_config(conn), revision)
-    finally:
-        if owned:
-            engine.dispose()
-
-
-def check_models(url_or_engine: str | URL | Engine) -> None:
-    """`alembic check`: raise if the models and the migrated database disagree."""
-    engine, owned = _engine_of(url_or_engine)
-    try:
-        from alembic import command
-
-        with engine.connect() as conn:
-            command.check(_alembic_config(conn))
-    finally:
-        if owned:
-            engine.dispose()
-
-
-def schema_too_new_error(engine: Engine) -> SchemaTooNewError:
-    with engine.connect() as conn:
-        current = ",".join(sorted(_db_revisions(conn)))
-    return SchemaTooNewError(
-        f"database schema is newer than this dgarchive: {shown_url(engine)} is at "
-        f"revision {current}, this code knows up to {head_revision()}; upgrade dgarchive"
-    )
-
-
-def ensure_schema(engine: Engine) -> str:
-    """Bring the schema to head before a crawl; returns the state found.
-
-    empty or behind: upgrade; current: nothing; ahead: `SchemaTooNewError`.
-    """
-    state = schema_state(engine)
-    if state == "ahead":
-        raise schema_too_new_error(engine)
-    if state in ("empty", "behind"):
-        upgrade(engine)
-    return state
-
-
-def check_database(url: str | URL) -> None:
-    """Pre-flight check before a crawl: the URL parses, the database answers, its schema is
-    not newer than this code, and it accepts writes. Raises a `DatabaseError` subclass.
-
-    Nothing is changed: the write probe is rolled back (an empty SQLite file may be created).
-    """
-    engine = make_engine(url)
-    try:
-        state = schema_state(engine)
-        if state == "ahead":
-            raise schema_too_new_error(engine)
-        _probe_write(engine, state)
-    finally:
-        engine.dispose()
-
-
-def _probe_write(engine: Engine, state: str) -> None:
-    with _translated(engine), engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            if state == "empty":
-                if conn.dialect.name == "postgresql":
-                    ro = conn.exec_driver_sql("SHOW transaction_read_only").scalar()
-                    if ro == "on":
-                        raise DatabaseReadOnlyError(
-                            f"database is read-only: {shown_url(engine)} "
-                            "(transaction_read_only is on)"
-                        )
-                conn.exec_driver_sql("CREATE TABLE dgarchive_write_probe (x INTEGER)")
-            else:
-                conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
-        finally:
-            trans.rollback()
 
 
 # --------------------------------------------------------------------------- records
@@ -772,7 +350,7 @@ class RecordStore:
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
-        with _translated(self.engine):
+        with translated(self.engine):
             with Session(self.engine, expire_on_commit=False, autoflush=False) as session:
                 event.listen(session, "before_flush", self._count_rows)
                 with session.begin():
@@ -1138,7 +716,7 @@ class RecordStore:
         """Every article's current version as its contract record plus `capture`, ordered
         by URL (code-point order, the same on every engine). `since`: articles published on
         or after that day, China time."""
-        with Session(self.engine) as s, _translated(self.engine):
+        with Session(self.engine) as s, translated(self.engine):
             query = select(Article.id, Article.url).where(Article.current_version_id.is_not(None))
             if since is not None:
                 start = datetime.combine(since, time(0), CHINA)
@@ -1317,7 +895,7 @@ def search(
     phrases = list(dict.fromkeys([phrase, to_simplified(phrase) or phrase]))
     if isinstance(session_or_engine, Session):
         return _search(session_or_engine, phrases, limit)
-    with Session(session_or_engine) as s, _translated(session_or_engine):
+    with Session(session_or_engine) as s, translated(session_or_engine):
         return _search(s, phrases, limit)
 
 

@@ -26,6 +26,7 @@ from pipelines.database import (
     RecordStore,
     SchemaTooNewError,
 )
+from pipelines.store import schema
 from pipelines.store.models import (
     Article,
     ArticleVersion,
@@ -268,7 +269,7 @@ def test_schema_newer_than_the_code(migrated_engine, db_url):
 def test_schema_behind_the_code(migrated_engine, monkeypatch):
     head = db.head_revision()
     monkeypatch.setattr(
-        db, "_script_revisions", lambda: (frozenset({head, "0002later"}), frozenset({"0002later"}))
+        schema, "_script_revisions", lambda: (frozenset({head, "0002later"}), frozenset({"0002later"}))
     )
     assert db.schema_state(migrated_engine) == "behind"
 
