@@ -21,7 +21,7 @@ from typing import TextIO
 from crawler.config import Column, load_towns
 from crawler.exitcodes import ExitCode
 from crawler.records import article_record
-from pipelines.database import RecordStore, column_path_of, ensure_schema, make_engine
+from pipelines.store import RecordStore, column_path_of, ensure_schema, make_engine
 
 BATCH_SIZE = 200
 WARC_SUFFIXES = (".warc.gz", ".warc")
@@ -81,7 +81,7 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
 
     0: every file read and every article page extracted; 1: some files or pages could not
     be (each named on `err`), the rest is stored; 2: no such archive directory. Database
-    problems raise `pipelines.database.DatabaseError` for the command to report.
+    problems raise `pipelines.store.DatabaseError` for the command to report.
     """
     from scrapy.exceptions import DropItem
 
@@ -104,7 +104,7 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
     engine = make_engine(db_url)
     try:
         ensure_schema(engine)
-        store = RecordStore(engine)
+        store = RecordStore(engine, towns=load_towns())
         run_id = str(uuid.uuid4())
         store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
         enricher = ArticleEnricher()

@@ -1,21 +1,16 @@
-"""The relational store: engines from URLs, schema checks and upgrades, `RecordStore` (the one
-writer of records, used by the crawl and by `reindex`), search, and `DatabasePipeline`.
+"""The crawl's item pipeline: `DatabasePipeline` and its writer process, on top of the store
+(`pipelines.store`: engines, schema, `RecordStore`, search), which holds everything else.
 
-Alembic owns the schema: nothing here calls `create_all()`. Errors that an operator must act
-on surface as `DatabaseError` subclasses whose message is one line, names the database
-without its password, and carries no traceback.
+Errors that an operator must act on surface as `DatabaseError` subclasses whose message is
+one line, names the database without its password, and carries no traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
-import threading
-import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import (
     BrokenExecutor,
     Executor,
@@ -23,64 +18,58 @@ from concurrent.futures import (
     ProcessPoolExecutor,
     ThreadPoolExecutor,
 )
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import (
-    Engine,
-    Integer,
-    column,
-    event,
-    func,
-    or_,
-    select,
-    text,
-)
+from sqlalchemy import Engine
 from sqlalchemy.engine import URL
-from sqlalchemy.orm import Session, selectinload
 
-from pipelines.store.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
-from pipelines.store.errors import (
+# Transitional: the town configuration names the town and column rows the crawl's writer
+# creates; it moves to the crawler's side when DatabasePipeline receives it from settings.
+from crawler.config import load_towns
+from pipelines import store
+
+# What the pipeline below uses, plus transitional re-exports for branches that still
+# `from pipelines.database import X`: new code imports these from `pipelines.store`.
+from pipelines.store import (  # noqa: F401
+    CHINA,
+    NOT_CONTENT,
+    SEARCHABLE,
+    SQLITE_BUSY_TIMEOUT_MS,
     BadDatabaseUrlError,
     DatabaseError,
     DatabaseReadOnlyError,
     DatabaseUnreachableError,
     SchemaTooNewError,
-)
-from pipelines.store.failures import translate_error, translated
-from pipelines.store.models import (
-    FTS_TABLE,
-    Anomaly,
-    Article,
-    ArticleVersion,
-    Capture,
-    CrawlRun,
-    Image,
-    Interview,
-    InterviewGuest,
-    InterviewSection,
-    InterviewTurn,
-    Person,
-    SiteColumn,
-    Town,
-)
-from pipelines.store.schema import (
+    TownLike,
+    capture_record,
     check_database,
     check_models,
+    column_path_of,
+    content_hash,
+    default_db_url,
     downgrade,
     ensure_schema,
     head_revision,
+    iso_china,
+    iso_utc,
+    make_engine,
     migrations_dir,
+    normalize_url,
+    parse_datetime,
+    redact_url,
     schema_state,
     schema_too_new_error,
+    search,
+    shown_url,
+    to_simplified,
+    translate_error,
     upgrade,
+    validate_record,
+    version_record,
 )
-from pipelines.store.urls import default_db_url, normalize_url, redact_url, shown_url
 
 __all__ = [
-    "SQLITE_BUSY_TIMEOUT_MS",
     "BadDatabaseUrlError",
     "DatabaseError",
     "DatabasePipeline",
@@ -89,13 +78,6 @@ __all__ = [
     "RecordStore",
     "SchemaTooNewError",
     "check_database",
-    "check_models",
-    "head_revision",
-    "migrations_dir",
-    "normalize_url",
-    "schema_too_new_error",
-    "shown_url",
-    "translate_error",
     "content_hash",
     "default_db_url",
     "downgrade",
@@ -110,828 +92,21 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CHINA = timezone(timedelta(hours=8), "CST")  # the site's dates are China time (UTC+8)
-
-
-# --------------------------------------------------------------------------- records
-
-# The columns full-text search looks in (SQLite FTS5 table / PostgreSQL trigram indexes).
-SEARCHABLE = ("title", "text", "title_simplified", "text_simplified")
-# Item keys that are not page content: they never enter the content hash or a version.
-# `town` and `column_path` (set by the spider) say where the article was listed; `revisit`
-# marks an item that only confirms a stored article (see `record_revisit`).
-NOT_CONTENT = frozenset({"url", "capture", "town", "column_path", "revisit"})
-_T2S_LOCK = threading.Lock()  # one OpenCC converter, shared by the worker and readers
-
 
 @lru_cache(maxsize=1)
-def _t2s():  # noqa: ANN202
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str | None) -> str | None:
-    """OpenCC traditional-to-simplified copy of `text` (for search only; never exported)."""
-    if not text:
-        return text
-    with _T2S_LOCK:
-        return _t2s().convert(text)
-
-
-def parse_datetime(value: Any, naive_tz: timezone = UTC) -> datetime | None:
-    """An aware datetime from an ISO 8601 string (or datetime); None if absent or unparseable.
-    A value without an offset is taken to be in `naive_tz`."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, str):
-        try:
-            dt = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=naive_tz)
-
-
-def iso_china(dt: datetime) -> str:
-    """`2023-02-27T10:14:00+08:00`, the contract's `published_at` form."""
-    return dt.astimezone(CHINA).isoformat()
-
-
-def iso_utc(dt: datetime) -> str:
-    """`2026-11-22T00:15:00Z` (fractional seconds only when present), the WARC-Date form."""
-    dt = dt.astimezone(UTC)
-    out = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    if dt.microsecond:
-        out += f".{dt.microsecond:06d}".rstrip("0")
-    return out + "Z"
-
-
-def _norm_text(value: str) -> str:
-    value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
-    lines = (" ".join(line.split()) for line in value.split("\n"))
-    return "\n".join(line for line in lines if line)
-
-
-def _normalized(value: Any) -> Any:
-    if isinstance(value, str):
-        return _norm_text(value)
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            norm = _normalized(item)
-            if norm not in (None, "", [], {}):
-                out[key] = norm
-        return out
-    if isinstance(value, list | tuple):
-        return [_normalized(v) for v in value]
-    return value
-
-
-def content_hash(record: dict) -> str:
-    """`sha256:…` of the record's content, normalized so that what a reader would not call a
-    change is not one: Unicode NFC, line endings, runs of whitespace, blank lines, empty
-    fields, and the offset `published_at` is written in. URL, capture and town are not
-    content."""
-    content = {k: v for k, v in record.items() if k not in NOT_CONTENT}
-    published = parse_datetime(content.get("published_at"), CHINA)
-    if published is not None:
-        content["published_at"] = iso_utc(published)
-    blob = json.dumps(
-        _normalized(content), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    )
-    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def validate_record(record: Any) -> None:
-    """Raise ValueError for an item the store cannot take (no URL, a capture without time)."""
-    if not isinstance(record, dict):
-        raise ValueError(f"record is not a dict: {type(record).__name__}")
-    url = record.get("url")
-    if not isinstance(url, str) or not url.strip():
-        raise ValueError("record has no url")
-    capture = record.get("capture")
-    if capture:  # an empty capture (WARC writing off) is no capture
-        if not isinstance(capture, dict):
-            raise ValueError(f"capture of {url} is not a dict")
-        if parse_datetime(capture.get("fetched_at")) is None:
-            raise ValueError(f"capture of {url} has no valid fetched_at")
-
-
-def _int(value: Any) -> int | None:
+def _configured_towns() -> tuple[TownLike, ...]:
     try:
-        return int(value) if value is not None and value != "" else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _text(value: Any) -> str | None:
-    """A string for a text column: PostgreSQL refuses NUL characters (the version's `extra`
-    keeps the exact value when this changes it)."""
-    if value is None:
-        return None
-    return str(value).replace("\x00", "")
-
-
-def column_path_of(url: str) -> str:
-    """`https://www.dg.gov.cn/houjie/cjjs/tshj/content/post_1.html` -> `houjie/cjjs/tshj/`."""
-    from urllib.parse import urlsplit
-
-    path = urlsplit(url).path.lstrip("/")
-    head, sep, _ = path.partition("content/")
-    if sep and (not head or head.endswith("/")):
-        return head
-    return path.rsplit("/", 1)[0] + "/" if "/" in path else ""
-
-
-@lru_cache(maxsize=1)
-def _configured() -> tuple[dict[str, Any], dict[str, Any]]:
-    """Configured towns by slug and columns by path (names, feed ids) for new rows."""
-    try:
-        from crawler.config import load_towns
-
-        towns = load_towns()
+        return tuple(load_towns())
     except Exception:  # noqa: BLE001 - the configuration only improves labels
-        return {}, {}
-    return {t.slug: t for t in towns}, {c.path: c for t in towns for c in t.columns}
+        return ()
 
 
-def capture_record(capture: Capture) -> dict[str, Any]:
-    """The export's `capture`: the architecture's capture dict, from a captures row."""
-    return {
-        "warc_filename": capture.warc_filename,
-        "warc_offset": capture.warc_offset,
-        "warc_length": capture.warc_length,
-        "warc_record_id": capture.warc_record_id,
-        "payload_digest": capture.payload_digest,
-        "fetched_at": iso_utc(capture.fetched_at),
-        "target_uri": capture.fetch_url,
-        "status": capture.status,
-    }
+class RecordStore(store.RecordStore):
+    """Transitional: `RecordStore` as the writer below (and older callers) build it, with
+    the bundled town configuration naming new town and column rows, as before the split."""
 
-
-def _interview_record(interview: Interview) -> dict[str, Any]:
-    return {
-        "guests": [{"name": g.person.name, "title": g.title} for g in interview.guests],
-        "summary": interview.summary,
-        "sections": [
-            {"label": s.label, "topic": s.topic, "headline": s.headline} for s in interview.sections
-        ],
-        "turns": [
-            {
-                "speaker": t.speaker,
-                "role": t.role,
-                "text": t.text,
-                "section": t.section.position if t.section is not None else None,
-            }
-            for t in interview.turns
-        ],
-    }
-
-
-def version_record(version: ArticleVersion, url: str) -> dict[str, Any]:
-    """The contract record (without `capture`) of a stored version, exactly as it was saved."""
-    record: dict[str, Any] = {
-        "url": url,
-        "site": version.site,
-        "column": version.column_label,
-        "title": version.title,
-        "published_at": iso_china(version.published_at) if version.published_at else None,
-        "source": version.source,
-        "script": version.script,
-        "text": version.text,
-        "images": [{"src": i.src, "alt": i.alt} for i in version.images],
-        "interview": _interview_record(version.interview) if version.interview else None,
-        "anomalies": [{"kind": a.kind, "detail": a.detail} for a in version.anomalies],
-    }
-    extra = version.extra or {}
-    for key in extra.get("absent", ()):
-        record.pop(key, None)
-    record.update(extra.get("fields", {}))
-    return record
-
-
-# --------------------------------------------------------------------------- the store
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-class RecordStore:
-    """Writes records (with their capture) and reads them back. The crawl's pipeline and
-    `reindex` both write through `save`, so a rebuilt database equals the live one.
-
-    Versions: a record whose normalized content hash equals its article's current one adds a
-    captures row only; a different hash adds a version. The version with the latest capture
-    is current, so WARC files may be replayed in any order. A capture already stored (same
-    WARC-Record-ID) is skipped entirely.
-    """
-
-    def __init__(self, engine: Engine | str | URL):
-        self._owned = not isinstance(engine, Engine)
-        self.engine = make_engine(engine) if self._owned else engine
-        self.rows_written = 0  # rows inserted or updated, over the store's life
-
-    def close(self) -> None:
-        """Dispose of the engine if the store made it from a URL."""
-        if self._owned:
-            self.engine.dispose()
-
-    def __enter__(self) -> RecordStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with translated(self.engine):
-            with Session(self.engine, expire_on_commit=False, autoflush=False) as session:
-                event.listen(session, "before_flush", self._count_rows)
-                with session.begin():
-                    yield session
-
-    def _count_rows(self, session: Session, _ctx: Any, _instances: Any) -> None:
-        dirty = sum(1 for obj in session.dirty if session.is_modified(obj))
-        self.rows_written += len(session.new) + dirty
-
-    # runs -----------------------------------------------------------------
-
-    def start_run(self, run_id: str, args: dict | None = None, *, kind: str = "crawl") -> None:
-        """Record the start of a run (idempotent: a second call only updates `args`)."""
-        with self._session() as s:
-            run = s.get(CrawlRun, run_id)
-            if run is None:
-                s.add(
-                    CrawlRun(
-                        id=run_id,
-                        kind=kind,
-                        started_at=datetime.now(UTC),
-                        status="running",
-                        args=_jsonable(args or {}),
-                        counters={},
-                    )
-                )
-            elif args is not None:
-                run.args = _jsonable(args)
-
-    def finish_run(self, run_id: str, status: str, counters: dict | None = None) -> None:
-        """Record how a run ended: `status` is the finish reason (`finished`, …)."""
-        with self._session() as s:
-            run = s.get(CrawlRun, run_id)
-            if run is None:
-                run = CrawlRun(id=run_id, started_at=datetime.now(UTC), args={}, counters={})
-                s.add(run)
-            run.finished_at = datetime.now(UTC)
-            run.status = status
-            run.counters = _jsonable(counters or {})
-
-    def _ensure_run(self, s: Session, run_id: str | None) -> None:
-        if run_id is not None and s.get(CrawlRun, run_id) is None:
-            s.add(
-                CrawlRun(
-                    id=run_id,
-                    started_at=datetime.now(UTC),
-                    status="running",
-                    args={},
-                    counters={},
-                )
-            )
-            s.flush()
-
-    # writing --------------------------------------------------------------
-
-    def save(self, records: Iterable[dict], run_id: str | None = None) -> dict[str, int]:
-        """Store a batch of records in one transaction; counts of new, changed and unchanged
-        articles. Each record is the contract record plus `capture` (the WARC location, with
-        optional `etag` / `last_modified`) and an optional `town` slug and `column_path`.
-
-        What the batch needs from the database is read up front in a few queries, the rows
-        are built in memory and written in one flush (multi-row inserts): a batch costs a
-        handful of round trips, not several per record.
-        """
-        records = list(records)
-        for record in records:
-            validate_record(record)
-        counts = {"new": 0, "changed": 0, "unchanged": 0}
-        if not records:
-            return counts
-        with self._session() as s:
-            self._ensure_run(s, run_id)
-            batch = _Batch.load(s, records)
-            for record in records:
-                counts[self._save_one(s, record, run_id, batch)] += 1
-            s.flush()
-        return counts
-
-    def _save_one(self, s: Session, record: dict, run_id: str | None, batch: _Batch) -> str:
-        url = record["url"].strip()
-        capture = record.get("capture") or None
-        rid = capture.get("warc_record_id") if capture else None
-        if rid:
-            if rid in batch.record_ids:
-                return "unchanged"  # this very capture is stored already
-            batch.record_ids.add(rid)
-        digest = content_hash(record)
-        article = batch.articles.get(url)
-        cap = _capture_row(capture, url, run_id) if capture else None
-        seen = cap.fetched_at if cap is not None else datetime.now(UTC)
-        if cap is not None:
-            s.add(cap)
-        if article is None:
-            article = Article(
-                url=url,
-                column=self._column(s, url, record, batch),
-                content_hash=digest,
-                first_seen_at=seen,
-                last_seen_at=seen,
-            )
-            s.add(article)
-            batch.articles[url] = article
-            if cap is not None:
-                cap.article = article
-            version = self._version(s, article, record, digest, cap, batch.next_number(url), batch)
-            _make_current(article, version)
-            return "new"
-        if cap is not None:
-            cap.article = article
-        article.first_seen_at = min(article.first_seen_at, seen)
-        article.last_seen_at = max(article.last_seen_at, seen)
-        if digest == article.content_hash:
-            return "unchanged"
-        version = self._version(s, article, record, digest, cap, batch.next_number(url), batch)
-        current = article.current_version
-        current_at = (
-            current.capture.fetched_at
-            if current is not None and current.capture is not None
-            else None
-        )
-        if current_at is None or seen >= current_at:
-            _make_current(article, version)
-        return "changed"
-
-    def _column(self, s: Session, url: str, record: dict, batch: _Batch) -> SiteColumn | None:
-        given = record.get("column_path")
-        path = given.strip().lstrip("/") if isinstance(given, str) and given.strip() else ""
-        path = path or column_path_of(url)
-        if not path:
-            return None
-        if path in batch.columns:
-            return batch.columns[path]
-        column = s.scalar(select(SiteColumn).where(SiteColumn.path == path))
-        if column is None:
-            towns, columns = _configured()
-            slug = (record.get("town") or path.split("/", 1)[0]).strip()
-            town = batch.towns.get(slug) or s.scalar(select(Town).where(Town.slug == slug))
-            if town is None:
-                conf = towns.get(slug)
-                town = Town(
-                    slug=slug,
-                    name=conf.name if conf else slug,
-                    site_name=(conf.site if conf and conf.site else None)
-                    or _text(record.get("site")),
-                )
-                s.add(town)
-            batch.towns[slug] = town
-            conf_col = columns.get(path)
-            column = SiteColumn(
-                town=town,
-                path=path,
-                name=(conf_col.name if conf_col and conf_col.name else None)
-                or _text(record.get("column"))
-                or path,
-                feed_id=conf_col.feed if conf_col else None,
-            )
-            s.add(column)
-        batch.columns[path] = column
-        return column
-
-    def _person(self, s: Session, name: str, batch: _Batch) -> Person:
-        person = batch.people.get(name)
-        if person is None:
-            person = Person(name=name, name_simplified=to_simplified(name) or name)
-            s.add(person)
-            batch.people[name] = person
-        return person
-
-    def _version(
-        self,
-        s: Session,
-        article: Article,
-        record: dict,
-        digest: str,
-        cap: Capture | None,
-        number: int,
-        batch: _Batch,
-    ) -> ArticleVersion:
-        version = ArticleVersion(
-            article=article,
-            number=number,
-            capture=cap,
-            content_hash=digest,
-            site=_text(record.get("site")),
-            column_label=_text(record.get("column")),
-            title=_text(record.get("title")),
-            published_at=parse_datetime(record.get("published_at"), CHINA),
-            source=_text(record.get("source")),
-            script=_text(record.get("script")),
-            text=_text(record.get("text")),
-        )
-        s.add(version)
-        for i, img in enumerate(_dicts(record.get("images"))):
-            version.images.append(
-                Image(position=i, src=_text(img.get("src")) or "", alt=_text(img.get("alt")))
-            )
-        for i, anomaly in enumerate(_dicts(record.get("anomalies"))):
-            version.anomalies.append(
-                Anomaly(
-                    position=i,
-                    kind=_text(anomaly.get("kind")) or "",
-                    detail=_text(anomaly.get("detail")),
-                )
-            )
-        interview = record.get("interview")
-        if isinstance(interview, dict):
-            version.interview = self._interview(s, interview, batch)
-        version.extra = _fidelity_extra(record, version_record(version, record["url"].strip()))
-        return version
-
-    def _interview(self, s: Session, data: dict, batch: _Batch) -> Interview:
-        interview = Interview(summary=_text(data.get("summary")))
-        guests: dict[str, Person] = {}
-        for i, guest in enumerate(_dicts(data.get("guests"))):
-            name = (_text(guest.get("name")) or "").strip()
-            if not name:
-                continue  # nothing to link; `extra` keeps the guest as given
-            person = self._person(s, name, batch)
-            guests[name] = person
-            interview.guests.append(
-                InterviewGuest(position=i, person=person, title=_text(guest.get("title")))
-            )
-        sections = []
-        for i, sec in enumerate(_dicts(data.get("sections"))):
-            row = InterviewSection(
-                position=i,
-                label=_text(sec.get("label")),
-                topic=_text(sec.get("topic")),
-                headline=_text(sec.get("headline")),
-            )
-            interview.sections.append(row)
-            sections.append(row)
-        only_guest = next(iter(guests.values())) if len(guests) == 1 else None
-        for i, turn in enumerate(_dicts(data.get("turns"))):
-            speaker = _text(turn.get("speaker")) or ""
-            role = _text(turn.get("role")) or ""
-            index = turn.get("section")
-            section = (
-                sections[index]
-                if isinstance(index, int)
-                and not isinstance(index, bool)
-                and 0 <= index < len(sections)
-                else None
-            )
-            # A guest's turn names the guest as in the guest line; with a single guest, any
-            # guest turn is theirs (the speaker may be written shorter than the guest line).
-            person = guests.get(speaker.strip()) or (only_guest if role == "guest" else None)
-            interview.turns.append(
-                InterviewTurn(
-                    position=i,
-                    speaker=speaker,
-                    role=role,
-                    text=_text(turn.get("text")) or "",
-                    section=section,
-                    person=person,
-                )
-            )
-        return interview
-
-    def record_revisit(self, url: str, capture: dict, run_id: str | None = None) -> bool:
-        """Note that a stored article was confirmed unchanged by a revisit record: a captures
-        row pointing at it, and the article's `last_seen_at`. False if the article is not
-        stored or the capture is already recorded."""
-        if not capture:
-            return False
-        validate_record({"url": url, "capture": capture})
-        with self._session() as s:
-            article = s.scalar(select(Article).where(Article.url == url.strip()))
-            rid = capture.get("warc_record_id")
-            if article is None or (
-                rid and s.scalar(select(Capture.id).where(Capture.warc_record_id == rid))
-            ):
-                return False
-            self._ensure_run(s, run_id)
-            cap = _capture_row({"warc_type": "revisit", **capture}, article.url, run_id)
-            cap.article = article
-            s.add(cap)
-            article.last_seen_at = max(article.last_seen_at, cap.fetched_at)
-            article.first_seen_at = min(article.first_seen_at, cap.fetched_at)
-        return True
-
-    # reading --------------------------------------------------------------
-
-    def known_articles(self, urls: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-        """Stored articles (all, or those among `urls`) with their last capture, for the
-        incremental crawl: `fetch_url`/`target_uri`, `fetched_at`, `warc_record_id`,
-        `warc_filename`, `warc_offset`, `payload_digest`, `status` of the latest *response*
-        capture (what a revisit refers to); `etag` and `last_modified` from the latest capture
-        that carried either (a 304 may refresh them); `last_seen_at` (latest capture of any
-        kind) and `content_hash`. Times are ISO 8601 UTC strings (`…Z`)."""
-        wanted = None if urls is None else sorted({u.strip() for u in urls if u})
-        out: dict[str, dict[str, Any]] = {}
-        with self._session() as s:
-            for chunk in [None] if wanted is None else _chunks(wanted, 500):
-                self._known_chunk(s, chunk, out)
-        return out
-
-    def _known_chunk(self, s: Session, urls: list[str] | None, out: dict) -> None:
-        article_ids = select(Article.id)
-        if urls is not None:
-            article_ids = article_ids.where(Article.url.in_(urls))
-        order = (Capture.fetched_at.desc(), Capture.id.desc())
-        latest = (
-            select(
-                Capture,
-                func.row_number().over(partition_by=Capture.article_id, order_by=order).label("rn"),
-            )
-            .where(Capture.warc_type == "response", Capture.article_id.in_(article_ids))
-            .subquery()
-        )
-        validators = (
-            select(
-                Capture.article_id,
-                Capture.etag,
-                Capture.last_modified,
-                func.row_number().over(partition_by=Capture.article_id, order_by=order).label("rn"),
-            )
-            .where(
-                or_(Capture.etag.is_not(None), Capture.last_modified.is_not(None)),
-                Capture.article_id.in_(article_ids),
-            )
-            .subquery()
-        )
-        query = (
-            select(
-                Article.url,
-                Article.last_seen_at,
-                Article.content_hash,
-                latest.c.fetch_url,
-                latest.c.fetched_at,
-                latest.c.warc_record_id,
-                latest.c.warc_filename,
-                latest.c.warc_offset,
-                latest.c.payload_digest,
-                latest.c.status,
-                validators.c.etag,
-                validators.c.last_modified,
-            )
-            .outerjoin(latest, (latest.c.article_id == Article.id) & (latest.c.rn == 1))
-            .outerjoin(validators, (validators.c.article_id == Article.id) & (validators.c.rn == 1))
-        )
-        if urls is not None:
-            query = query.where(Article.url.in_(urls))
-        for row in s.execute(query):
-            fetched = row.fetched_at
-            out[row.url] = {
-                "url": row.url,
-                "fetch_url": row.fetch_url,
-                "target_uri": row.fetch_url,
-                "fetched_at": iso_utc(fetched) if fetched else None,
-                "warc_record_id": row.warc_record_id,
-                "warc_filename": row.warc_filename,
-                "warc_offset": row.warc_offset,
-                "payload_digest": row.payload_digest,
-                "status": row.status,
-                "etag": row.etag,
-                "last_modified": row.last_modified,
-                "last_seen_at": iso_utc(row.last_seen_at),
-                "content_hash": row.content_hash,
-            }
-
-    def iter_records(self, since: date | None = None, chunk: int = 200) -> Iterator[dict]:
-        """Every article's current version as its contract record plus `capture`, ordered
-        by URL (code-point order, the same on every engine). `since`: articles published on
-        or after that day, China time."""
-        with Session(self.engine) as s, translated(self.engine):
-            query = select(Article.id, Article.url).where(Article.current_version_id.is_not(None))
-            if since is not None:
-                start = datetime.combine(since, time(0), CHINA)
-                query = query.where(Article.published_at >= start)
-            pairs = sorted(s.execute(query).all(), key=lambda p: p.url)
-            for ids in _chunks([p.id for p in pairs], chunk):
-                versions = s.scalars(
-                    select(ArticleVersion)
-                    .join(Article, Article.current_version_id == ArticleVersion.id)
-                    .where(Article.id.in_(ids))
-                    .options(
-                        selectinload(ArticleVersion.article),
-                        selectinload(ArticleVersion.capture),
-                        selectinload(ArticleVersion.images),
-                        selectinload(ArticleVersion.anomalies),
-                        selectinload(ArticleVersion.interview)
-                        .selectinload(Interview.guests)
-                        .selectinload(InterviewGuest.person),
-                        selectinload(ArticleVersion.interview).selectinload(Interview.sections),
-                        selectinload(ArticleVersion.interview)
-                        .selectinload(Interview.turns)
-                        .selectinload(InterviewTurn.section),
-                    )
-                ).all()
-                by_article = {v.article_id: v for v in versions}
-                for article_id in ids:
-                    version = by_article[article_id]
-                    record = version_record(version, version.article.url)
-                    record["capture"] = capture_record(version.capture) if version.capture else None
-                    yield record
-                s.expunge_all()  # memory stays flat on a large database
-
-
-class _Batch:
-    """What one `save` batch knows of the database, read up front, plus what it adds."""
-
-    def __init__(self) -> None:
-        self.record_ids: set[str] = set()  # WARC-Record-IDs stored or added
-        self.articles: dict[str, Article] = {}  # by URL, stored or added
-        self.numbers: dict[str, int] = {}  # highest version number by URL
-        self.people: dict[str, Person] = {}
-        self.columns: dict[str, SiteColumn] = {}
-        self.towns: dict[str, Town] = {}
-
-    def next_number(self, url: str) -> int:
-        self.numbers[url] = self.numbers.get(url, 0) + 1
-        return self.numbers[url]
-
-    @classmethod
-    def load(cls, s: Session, records: list[dict]) -> _Batch:
-        batch = cls()
-        rids = sorted(
-            {
-                r["capture"]["warc_record_id"]
-                for r in records
-                if r.get("capture") and r["capture"].get("warc_record_id")
-            }
-        )
-        urls = sorted({r["url"].strip() for r in records})
-        names = sorted(
-            {
-                (_text(g.get("name")) or "").strip()
-                for r in records
-                if isinstance(r.get("interview"), dict)
-                for g in _dicts(r["interview"].get("guests"))
-            }
-            - {""}
-        )
-        for chunk in _chunks(rids, 500):
-            batch.record_ids.update(
-                s.scalars(select(Capture.warc_record_id).where(Capture.warc_record_id.in_(chunk)))
-            )
-        for chunk in _chunks(urls, 500):
-            for article in s.scalars(
-                select(Article)
-                .where(Article.url.in_(chunk))
-                .options(selectinload(Article.current_version).selectinload(ArticleVersion.capture))
-            ):
-                batch.articles[article.url] = article
-            for url, number in s.execute(
-                select(Article.url, func.max(ArticleVersion.number))
-                .join(ArticleVersion, ArticleVersion.article_id == Article.id)
-                .where(Article.url.in_(chunk))
-                .group_by(Article.url)
-            ):
-                batch.numbers[url] = number or 0
-        for chunk in _chunks(names, 500):
-            for person in s.scalars(select(Person).where(Person.name.in_(chunk))):
-                batch.people[person.name] = person
-        return batch
-
-
-def _dicts(value: Any) -> list[dict]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _capture_row(capture: dict, url: str, run_id: str | None) -> Capture:
-    return Capture(
-        url=url,
-        fetch_url=_text(capture.get("target_uri") or capture.get("fetch_url")),
-        fetched_at=parse_datetime(capture.get("fetched_at")),
-        status=_int(capture.get("status")),
-        warc_type=_text(capture.get("warc_type")) or "response",
-        warc_filename=_text(capture.get("warc_filename")),
-        warc_offset=_int(capture.get("warc_offset")),
-        warc_length=_int(capture.get("warc_length")),
-        warc_record_id=_text(capture.get("warc_record_id")),
-        payload_digest=_text(capture.get("payload_digest")),
-        etag=_text(capture.get("etag")),
-        last_modified=_text(capture.get("last_modified")),
-        crawl_run_id=run_id,
-    )
-
-
-def _make_current(article: Article, version: ArticleVersion) -> None:
-    article.current_version = version
-    article.content_hash = version.content_hash
-    article.title = version.title
-    article.published_at = version.published_at
-    article.source = version.source
-    article.script = version.script
-    article.text = version.text
-    article.title_simplified = to_simplified(version.title)
-    article.text_simplified = to_simplified(version.text)
-
-
-def _fidelity_extra(record: dict, rebuilt: dict) -> dict | None:
-    """What the rows cannot give back exactly: record keys whose value the tables would
-    change (an unknown key, a missing `alt`, a `published_at` in another offset), kept
-    verbatim so that export returns the record as saved."""
-    fields = {
-        k: v
-        for k, v in record.items()
-        if k not in NOT_CONTENT and (k not in rebuilt or rebuilt[k] != v)
-    }
-    absent = [k for k in rebuilt if k not in record and k not in NOT_CONTENT]
-    extra: dict[str, Any] = {}
-    if fields:
-        extra["fields"] = _jsonable(fields)
-    if absent:
-        extra["absent"] = absent
-    return extra or None
-
-
-def _jsonable(value: Any) -> Any:
-    """A JSON-safe copy: datetimes as ISO strings, unknown objects as their str()."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-# --------------------------------------------------------------------------- search
-
-
-def search(
-    session_or_engine: Session | Engine, phrase: str, *, limit: int | None = None
-) -> list[str]:
-    """URLs of articles whose title or text contains `phrase`, newest first.
-
-    The phrase is also looked up in simplified script (OpenCC t2s) against the simplified
-    copies, so either script finds pages in either script. SQLite uses the FTS5 trigram
-    index; PostgreSQL the pg_trgm GIN indexes through ILIKE. A phrase under three
-    characters cannot use a trigram index and is matched with LIKE.
-    """
-    phrase = (phrase or "").strip()
-    if not phrase:
-        return []
-    phrases = list(dict.fromkeys([phrase, to_simplified(phrase) or phrase]))
-    if isinstance(session_or_engine, Session):
-        return _search(session_or_engine, phrases, limit)
-    with Session(session_or_engine) as s, translated(session_or_engine):
-        return _search(s, phrases, limit)
-
-
-def _has_fts(s: Session) -> bool:
-    found = s.execute(
-        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"),
-        {"name": FTS_TABLE},
-    ).first()
-    return found is not None
-
-
-def _search(s: Session, phrases: list[str], limit: int | None) -> list[str]:
-    dialect = s.get_bind().dialect.name
-    query = select(Article.url)
-    if dialect == "sqlite" and min(len(p) for p in phrases) >= 3 and _has_fts(s):
-        # Each phrase as an FTS5 string (quotes doubled): a substring match via trigrams.
-        match = " OR ".join('"' + p.replace('"', '""') + '"' for p in phrases)
-        hits = text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match")
-        hits = hits.bindparams(match=match).columns(column("rowid", Integer))
-        query = query.where(Article.id.in_(select(hits.subquery().c.rowid)))
-    else:
-        conditions = []
-        for p in phrases:
-            pattern = "%" + p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            for col in SEARCHABLE:
-                attr = getattr(Article, col)
-                conditions.append(
-                    attr.ilike(pattern, escape="\\")
-                    if dialect == "postgresql"
-                    else attr.like(pattern, escape="\\")
-                )
-        query = query.where(or_(*conditions))
-    query = query.order_by(Article.published_at.desc().nulls_last(), Article.url)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(s.scalars(query))
+    def __init__(self, engine: Engine | str | URL, *, towns: Iterable[TownLike] | None = None):
+        super().__init__(engine, towns=_configured_towns() if towns is None else towns)
 
 
 # --------------------------------------------------------------------------- the pipeline

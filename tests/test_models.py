@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pipelines.database import (
+from pipelines.store import (
     CHINA,
     column_path_of,
     content_hash,
