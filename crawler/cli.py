@@ -224,7 +224,7 @@ def _dispatch(parser: argparse.ArgumentParser, args) -> int:
         if args.command == "db":
             if args.db_command != "upgrade":
                 parser.exit(2, "dgarchive: error: db needs an action: upgrade\n")
-            from pipelines.database import shown_url, upgrade
+            from pipelines.store import shown_url, upgrade
 
             url = _default_db(args)
             upgrade(url)
@@ -234,7 +234,7 @@ def _dispatch(parser: argparse.ArgumentParser, args) -> int:
         print(f"dgarchive: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # one line for known failures; a traceback only for bugs
-        from pipelines.database import BadDatabaseUrlError, DatabaseError
+        from pipelines.store import BadDatabaseUrlError, DatabaseError
 
         if isinstance(exc, BadDatabaseUrlError):
             print(f"dgarchive: error: {exc}", file=sys.stderr)
@@ -293,7 +293,7 @@ def crawl(args) -> int:
         return ExitCode.ARCHIVE_ERROR
 
     if settings.getbool("DB_ENABLED"):
-        from pipelines.database import check_database
+        from pipelines.store import check_database
 
         check_database(db_url)
 

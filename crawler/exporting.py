@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any, TextIO
 
-from pipelines.database import RecordStore, make_engine, schema_state, schema_too_new_error
+from pipelines.store import RecordStore, make_engine, schema_state, schema_too_new_error
 
 CSV_FIELDS = (
     "url",
@@ -67,7 +67,7 @@ def run_export(
     db_url: str, fmt: str = "jsonl", since: date | None = None, out: TextIO | None = None
 ) -> int:
     """Write the export to `out` (stdout); returns the exit status (0). Database problems
-    raise `pipelines.database.DatabaseError` (one-line message) for the command to report."""
+    raise `pipelines.store.DatabaseError` (one-line message) for the command to report."""
     out = out if out is not None else sys.stdout
     records = export_records(db_url, since)
     if fmt == "jsonl":

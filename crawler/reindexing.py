@@ -21,7 +21,7 @@ from typing import TextIO
 from crawler.config import Column, load_towns
 from crawler.exitcodes import ExitCode
 from crawler.records import article_record
-from pipelines.database import RecordStore, column_path_of, ensure_schema, make_engine
+from pipelines.store import RecordStore, column_path_of, ensure_schema, make_engine
 
 BATCH_SIZE = 200
 WARC_SUFFIXES = (".warc.gz", ".warc")
@@ -131,7 +131,7 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
     that cannot be opened, a page that cannot be extracted.
     2: no such archive directory, or no finished WARC file in it (only `.open` files, or
     none at all): nothing to reindex. Database problems raise
-    `pipelines.database.DatabaseError` for the command to report.
+    `pipelines.store.DatabaseError` for the command to report.
     """
     from scrapy.exceptions import DropItem
 
@@ -167,7 +167,7 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
     engine = make_engine(db_url)
     try:
         ensure_schema(engine)
-        store = RecordStore(engine)
+        store = RecordStore(engine, towns=load_towns())
         run_id = str(uuid.uuid4())
         store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
         enricher = ArticleEnricher()

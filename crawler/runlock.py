@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.store import sqlite_file
+
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = ".dgarchive.lock"
@@ -245,23 +247,6 @@ def lock_path_for(archive_dir: str | os.PathLike[str], db_url: str | None = None
     return _canonical(Path(archive_dir) / LOCK_NAME)
 
 
-def sqlite_file(db_url: str | None) -> Path | None:
-    """The database file of an SQLite URL, or None for an in-memory or non-SQLite database."""
-    if not db_url:
-        return None
-    scheme, sep, rest = db_url.partition("://")
-    if not sep or scheme.split("+", 1)[0].lower() != "sqlite":
-        return None
-    # sqlite:///relative.db, sqlite:////abs/path.db; a query string carries driver options.
-    path = rest.split("?", 1)[0]
-    if not path.startswith("/"):
-        return None  # sqlite://host/... is not a file URL SQLAlchemy accepts
-    path = path[1:]
-    if path in ("", ":memory:") or path.startswith("file:"):
-        return None
-    return Path(path)
-
-
 def lock_paths(archive_dir: str | os.PathLike[str], db_url: str | None) -> list[Path]:
     """Every lock one crawl takes: the archive's, then one beside an SQLite database file.
 
@@ -309,7 +294,7 @@ class DatabaseLock:
     def acquire(self) -> DatabaseLock:
         from sqlalchemy import text
 
-        from pipelines.database import make_engine, shown_url, translate_error
+        from pipelines.store import make_engine, shown_url, translate_error
 
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": _utcnow()}
         name = f"dgarchive {holder['pid']}@{holder['host']} {(self.run_id or '')[:8]}"

@@ -1,7 +1,7 @@
 """Alembic environment: runs the migrations in versions/ against one database.
 
 Stock layout. Two ways in: `alembic upgrade head` from the repository root (URL from
-`-x db=URL` or `sqlalchemy.url` in alembic.ini), or `pipelines.database.upgrade()`, which
+`-x db=URL` or `sqlalchemy.url` in alembic.ini), or `pipelines.store.upgrade()`, which
 hands over an open connection in `config.attributes["connection"]`.
 """
 
@@ -11,7 +11,9 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from pipelines.models import FTS_TABLE, VIEWS, Base
+# Only the store's bottom layers: the store finds this directory by path and never imports it.
+from pipelines.store.engine import make_engine
+from pipelines.store.models import FTS_TABLE, VIEWS, Base, UTCDateTime
 
 config = context.config
 
@@ -35,8 +37,6 @@ def include_object(obj, name, type_, reflected, compare_to):
 
 def render_item(type_, obj, autogen_context):
     """Render the store's UTC timestamp type as the plain column type it stores."""
-    from pipelines.models import UTCDateTime
-
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
@@ -69,8 +69,6 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from pipelines.database import make_engine
-
     engine = make_engine(_url())
     try:
         with engine.connect() as connection:

@@ -62,7 +62,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def db_engine(db_url: str):
-    from pipelines.database import make_engine
+    from pipelines.store import make_engine
 
     engine = make_engine(db_url)
     yield engine
@@ -72,7 +72,7 @@ def db_engine(db_url: str):
 @pytest.fixture
 def migrated_engine(db_engine):
     """`db_engine` with the schema at head."""
-    from pipelines.database import upgrade
+    from pipelines.store import upgrade
 
     upgrade(db_engine)
     return db_engine
@@ -80,9 +80,10 @@ def migrated_engine(db_engine):
 
 @pytest.fixture
 def store(migrated_engine):
-    from pipelines.database import RecordStore
+    from crawler.config import load_towns
+    from pipelines.store import RecordStore
 
-    return RecordStore(migrated_engine)
+    return RecordStore(migrated_engine, towns=load_towns())
 
 
 # --------------------------------------------------------------------------- test records
@@ -204,7 +205,7 @@ def row_counts(engine) -> dict[str, int]:
     """Rows in every modelled table."""
     from sqlalchemy import func, select
 
-    from pipelines.models import Base
+    from pipelines.store.models import Base
 
     with engine.connect() as conn:
         return {

@@ -280,7 +280,7 @@ def test_db_upgrade_creates_a_new_sqlite_file_at_head(upgraded):
     from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine
 
-    from pipelines.database import schema_state
+    from pipelines.store import schema_state
 
     run, path = upgraded
     assert run.returncode == 0, run.stderr
@@ -297,7 +297,7 @@ def test_db_upgrade_creates_a_new_sqlite_file_at_head(upgraded):
 
 @pytest.mark.postgres
 def test_db_upgrade_on_postgres_reaches_head(pg_database_url):
-    from pipelines.database import make_engine, schema_state
+    from pipelines.store import make_engine, schema_state
 
     run = dgarchive("db", "upgrade", "--db", pg_database_url)
     assert run.returncode == 0, run.stderr

@@ -1,6 +1,6 @@
-"""pipelines.database on SQLite and PostgreSQL: URLs and engines, the errors an operator sees,
-schema states, RecordStore (versions, idempotence, interview structure, known articles,
-revisits), search, the views, and DatabasePipeline."""
+"""pipelines.store and DatabasePipeline on SQLite and PostgreSQL: URLs and engines, the errors an
+operator sees, schema states, RecordStore (versions, idempotence, interview structure, known
+articles, revisits), search, the views, and DatabasePipeline."""
 
 from __future__ import annotations
 
@@ -17,16 +17,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from pipelines import database as db
-from pipelines.database import (
+from pipelines import store as db
+from pipelines.database import DatabasePipeline
+from pipelines.store import (
     BadDatabaseUrlError,
     DatabaseError,
     DatabaseReadOnlyError,
     DatabaseUnreachableError,
     RecordStore,
     SchemaTooNewError,
+    schema,
 )
-from pipelines.models import (
+from pipelines.store.models import (
     Article,
     ArticleVersion,
     Capture,
@@ -178,7 +180,7 @@ def test_sqlite_opened_read_only(tmp_path):
 
 _AS_NOBODY = """
 import sys
-from pipelines.database import DatabaseError, check_database
+from pipelines.store import DatabaseError, check_database
 try:
     check_database(sys.argv[1])
 except DatabaseError as exc:
@@ -268,7 +270,7 @@ def test_schema_newer_than_the_code(migrated_engine, db_url):
 def test_schema_behind_the_code(migrated_engine, monkeypatch):
     head = db.head_revision()
     monkeypatch.setattr(
-        db, "_script_revisions", lambda: (frozenset({head, "0002later"}), frozenset({"0002later"}))
+        schema, "_script_revisions", lambda: (frozenset({head, "0002later"}), frozenset({"0002later"}))
     )
     assert db.schema_state(migrated_engine) == "behind"
 
@@ -435,6 +437,19 @@ def test_towns_and_columns_come_from_the_configuration(store, migrated_engine):
         column = conn.execute(select(SiteColumn.path, SiteColumn.name, SiteColumn.feed_id)).one()
     assert tuple(town) == ("houjie", "厚街", "中国东莞厚街镇")
     assert tuple(column) == ("houjie/cjjs/tshj/", "图说厚街", 9149)
+
+
+def test_the_store_reads_no_configuration_of_its_own(migrated_engine):
+    """The town configuration is the caller's to pass: without it a new town is named by its
+    slug, a new column by the record's column label, with no feed id."""
+    record = interview_record()
+    with RecordStore(migrated_engine) as bare:
+        bare.save([record], None)
+    with migrated_engine.connect() as conn:
+        town = conn.execute(select(Town.slug, Town.name, Town.site_name)).one()
+        column = conn.execute(select(SiteColumn.path, SiteColumn.name, SiteColumn.feed_id)).one()
+    assert tuple(town) == ("houjie", "houjie", record["site"])
+    assert tuple(column) == ("houjie/cjjs/tshj/", record["column"], None)
 
 
 def test_runs_are_recorded(store, migrated_engine):
@@ -606,7 +621,7 @@ def _crawler(settings: dict):
 def _pipeline(crawler):
     from scrapy.utils.misc import build_from_crawler
 
-    return build_from_crawler(db.DatabasePipeline, crawler)
+    return build_from_crawler(DatabasePipeline, crawler)
 
 
 def test_pipeline_is_off_when_disabled():
@@ -653,7 +668,7 @@ def test_pipeline_stores_batches_and_counts(db_url, migrated_engine):
 
 @pytest.mark.parametrize("writer", ["process", "thread"])
 def test_pipeline_creates_the_schema_of_an_empty_database(sqlite_url, writer):
-    pipeline = db.DatabasePipeline(sqlite_url, batch_size=10, writer=writer)
+    pipeline = DatabasePipeline(sqlite_url, batch_size=10, writer=writer)
 
     async def crawl():
         await pipeline.open_spider()
@@ -673,7 +688,7 @@ def test_pipeline_creates_the_schema_of_an_empty_database(sqlite_url, writer):
 def test_pipeline_drops_an_item_without_url(sqlite_url):
     from scrapy.exceptions import DropItem
 
-    pipeline = db.DatabasePipeline(sqlite_url)
+    pipeline = DatabasePipeline(sqlite_url)
 
     async def crawl():
         await pipeline.open_spider()
@@ -701,7 +716,7 @@ def test_pipeline_refuses_to_open(prepare, error, sqlite_url):
         with engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfacade99'"))
         engine.dispose()
-    pipeline = db.DatabasePipeline(url)
+    pipeline = DatabasePipeline(url)
     with pytest.raises(error) as info:
         asyncio.run(pipeline.open_spider())
     one_line(info.value)
@@ -710,7 +725,7 @@ def test_pipeline_refuses_to_open(prepare, error, sqlite_url):
 
 def test_a_database_error_during_the_crawl_stops_it_cleanly(db_url, migrated_engine, caplog):
     stopped = []
-    pipeline = db.DatabasePipeline(db_url, batch_size=1, stop_crawl=stopped.append)
+    pipeline = DatabasePipeline(db_url, batch_size=1, stop_crawl=stopped.append)
 
     async def crawl():
         await pipeline.open_spider()

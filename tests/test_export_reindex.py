@@ -19,7 +19,8 @@ from warcio.warcwriter import WARCWriter
 from crawler.exporting import run_export
 from crawler.pages import extract_record
 from crawler.reindexing import run_reindex
-from pipelines.database import DatabasePipeline, RecordStore, make_engine, upgrade
+from pipelines.database import DatabasePipeline
+from pipelines.store import RecordStore, make_engine, upgrade
 from tests.conftest_db import exported, interview_record, plain_record, row_counts
 
 SITE = "http://127.0.0.1:8123/"

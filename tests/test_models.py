@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pipelines.database import (
+from pipelines.store import (
     CHINA,
     column_path_of,
     content_hash,
@@ -18,7 +18,7 @@ from pipelines.database import (
     iso_utc,
     parse_datetime,
 )
-from pipelines.models import Article, Base, Capture, UTCDateTime
+from pipelines.store.models import Article, Base, Capture, UTCDateTime
 from tests.conftest_db import interview_record, plain_record
 
 

@@ -42,6 +42,7 @@ from crawler.pages.cleaning import (
 from crawler.pages.encoding import UnreadablePage, decode_body
 from crawler.pages.errorpages import match_error_page, mentions_error_phrase
 from crawler.pages.interview import parse_interview
+from pipelines.text import to_simplified
 
 __all__ = ["ArticlePage", "UnreadablePage", "parse_datetime", "detect_script"]
 
@@ -609,24 +610,16 @@ def impossible_dates(*texts: str) -> list[str]:
     return out
 
 
-_T2S = None
-
-
 def detect_script(text: str) -> str:
     """`hant` when OpenCC's traditional-to-simplified conversion changes many characters.
 
     Simplified text comes back unchanged (the common case, settled by one comparison);
     traditional text changes in a quarter or more of its characters.
     """
-    global _T2S
     sample = text[:_SCRIPT_SAMPLE]
     if sample.isascii():
         return "hans"
-    if _T2S is None:
-        import opencc
-
-        _T2S = opencc.OpenCC("t2s")
-    converted = _T2S.convert(sample)
+    converted = to_simplified(sample)
     if converted == sample:
         return "hans"
     changed = sum(map(operator.ne, sample, converted))

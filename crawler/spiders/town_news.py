@@ -330,7 +330,7 @@ def _load_known(db_url: str | None) -> dict[str, dict]:
     """Stored articles and their last capture, for the incremental crawl."""
     if not db_url:
         return {}
-    from pipelines.database import RecordStore, make_engine, schema_state
+    from pipelines.store import RecordStore, make_engine, schema_state
 
     engine = make_engine(db_url)
     try:

@@ -1,0 +1,189 @@
+"""The schema, owned by Alembic: where the migrations are, which revision a database is at
+(empty, current, behind, ahead), upgrade/downgrade/check, and the pre-crawl checks. The
+migrations directory is found by path, never imported, so `migrations/env.py` may import the
+models without a cycle."""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+
+from pipelines.store.engine import make_engine
+from pipelines.store.errors import DatabaseReadOnlyError, SchemaTooNewError
+from pipelines.store.failures import translated
+from pipelines.store.urls import shown_url
+
+__all__ = [
+    "check_database",
+    "check_models",
+    "downgrade",
+    "ensure_schema",
+    "head_revision",
+    "migrations_dir",
+    "schema_state",
+    "schema_too_new_error",
+    "upgrade",
+]
+
+
+def migrations_dir() -> Path:
+    """The installed `migrations` package directory (env.py, versions/, alembic.ini).
+
+    Found, not imported: the store sits below the migrations, whose env.py imports the
+    models. The spec's search locations, not importlib.resources: an editable install may
+    expose the package as a namespace, which resources cannot open.
+    """
+    spec = importlib.util.find_spec("migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the migrations package is not installed alongside pipelines")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _alembic_config(connection: Any = None) -> Config:
+    here = migrations_dir()
+    cfg = Config(str(here / "alembic.ini"))
+    cfg.set_main_option("script_location", str(here))
+    cfg.attributes["configure_logger"] = False
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+@lru_cache(maxsize=1)
+def _script_revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """(all revision ids, head ids) known to this code."""
+    script = ScriptDirectory.from_config(_alembic_config())
+    revs = frozenset(r.revision for r in script.walk_revisions())
+    return revs, frozenset(script.get_heads())
+
+
+def head_revision() -> str:
+    """The head revision(s) this code migrates to, comma-separated."""
+    return ",".join(sorted(_script_revisions()[1]))
+
+
+def _engine_of(url_or_engine: str | URL | Engine) -> tuple[Engine, bool]:
+    if isinstance(url_or_engine, Engine):
+        return url_or_engine, False
+    return make_engine(url_or_engine), True
+
+
+def _db_revisions(connection: Any) -> set[str]:
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def schema_state(engine: Engine) -> str:
+    """`"empty"` (no migration applied), `"current"` (at head), `"behind"` (an older
+    revision of this code) or `"ahead"` (a revision this code does not know: a newer
+    dgarchive migrated it)."""
+    with translated(engine), engine.connect() as conn:
+        current = _db_revisions(conn)
+    known, heads = _script_revisions()
+    if not current:
+        return "empty"
+    if current - known:
+        return "ahead"
+    return "current" if current == set(heads) else "behind"
+
+
+def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> None:
+    """Migrate the database to `revision` (head). Refuses a schema newer than this code."""
+    engine, owned = _engine_of(url_or_engine)
+    try:
+        if schema_state(engine) == "ahead":
+            raise schema_too_new_error(engine)
+        with translated(engine), engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def downgrade(url_or_engine: str | URL | Engine, revision: str = "base") -> None:
+    """Migrate the database down to `revision` (for development and tests)."""
+    engine, owned = _engine_of(url_or_engine)
+    try:
+        with translated(engine), engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), revision)
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def check_models(url_or_engine: str | URL | Engine) -> None:
+    """`alembic check`: raise if the models and the migrated database disagree."""
+    engine, owned = _engine_of(url_or_engine)
+    try:
+        with engine.connect() as conn:
+            command.check(_alembic_config(conn))
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def schema_too_new_error(engine: Engine) -> SchemaTooNewError:
+    """The one-line error for a database migrated by a newer dgarchive."""
+    with engine.connect() as conn:
+        current = ",".join(sorted(_db_revisions(conn)))
+    return SchemaTooNewError(
+        f"database schema is newer than this dgarchive: {shown_url(engine)} is at "
+        f"revision {current}, this code knows up to {head_revision()}; upgrade dgarchive"
+    )
+
+
+def ensure_schema(engine: Engine) -> str:
+    """Bring the schema to head before a crawl; returns the state found.
+
+    empty or behind: upgrade; current: nothing; ahead: `SchemaTooNewError`.
+    """
+    state = schema_state(engine)
+    if state == "ahead":
+        raise schema_too_new_error(engine)
+    if state in ("empty", "behind"):
+        upgrade(engine)
+    return state
+
+
+def check_database(url: str | URL) -> None:
+    """Pre-flight check before a crawl: the URL parses, the database answers, its schema is
+    not newer than this code, and it accepts writes. Raises a `DatabaseError` subclass.
+
+    Nothing is changed: the write probe is rolled back (an empty SQLite file may be created).
+    """
+    engine = make_engine(url)
+    try:
+        state = schema_state(engine)
+        if state == "ahead":
+            raise schema_too_new_error(engine)
+        _probe_write(engine, state)
+    finally:
+        engine.dispose()
+
+
+def _probe_write(engine: Engine, state: str) -> None:
+    with translated(engine), engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            if state == "empty":
+                if conn.dialect.name == "postgresql":
+                    ro = conn.exec_driver_sql("SHOW transaction_read_only").scalar()
+                    if ro == "on":
+                        raise DatabaseReadOnlyError(
+                            f"database is read-only: {shown_url(engine)} "
+                            "(transaction_read_only is on)"
+                        )
+                conn.exec_driver_sql("CREATE TABLE dgarchive_write_probe (x INTEGER)")
+            else:
+                conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+        finally:
+            trans.rollback()
+
