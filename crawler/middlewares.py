@@ -32,7 +32,6 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.urllength import UrlLengthMiddleware
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 from crawler.config import normalize_url
@@ -246,6 +245,8 @@ class RetryAfterMiddleware(RetryMiddleware):
 
     async def _sleep(self, wait: float) -> bool:
         """Sleep `wait` seconds in short steps; False as soon as the engine stops running."""
+        from twisted.internet import reactor  # here: importing it installs the default reactor
+
         end = time.monotonic() + wait
         while (left := end - time.monotonic()) > 0:
             if not getattr(self.crawler.engine, "running", True):
