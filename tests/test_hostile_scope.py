@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e import dgarchive
-from tests.hostile import HostileSite
+from tests.hostile import CASES, HostileSite
 from tests.hostile.cases.redirects import CHAIN_HOPS, LOOP_B, MOVED_TO
 from tests.hostile.harness import HostileRun, crawl_hostile
 from tests.hostile.server import CANONICAL, COLUMN
@@ -130,8 +130,10 @@ def test_a_redirect_inside_the_column_is_still_followed(redirects: Crawled):
 def test_a_redirect_to_the_live_site_stays_on_the_crawled_root(redirects: Crawled):
     assert redirects.site.fetch_url("redirect_canonical_host") not in redirects.run.failures()
     assert redirects.site.hits(f"/{COLUMN}content/post_4200010.html") == 2  # on the mirror
-    assert any(u.startswith(redirects.site.article_url("redirect_canonical_host")) for u in
-               redirects.run.stored_urls())
+    assert any(
+        u.startswith(redirects.site.article_url("redirect_canonical_host"))
+        for u in redirects.run.stored_urls()
+    )
 
 
 def test_dot_segment_links_on_a_list_page_do_not_pass_the_column_check(tmp_path):
@@ -152,7 +154,8 @@ def test_dot_segment_links_on_a_list_page_do_not_pass_the_column_check(tmp_path)
 
 
 def _gap(site: HostileSite, name: str) -> float:
-    times = site.arrivals[f"/{COLUMN}content/post_{site.cases[[c.name for c in site.cases].index(name)].article_id}.html"]
+    """Seconds between the server's first and second request for case `name`'s article."""
+    times = site.arrivals[CASES[name].article_path]
     assert len(times) == 2, times
     return times[1] - times[0]
 
@@ -212,7 +215,12 @@ def test_an_over_long_link_is_a_warning_and_a_failure(tmp_path):
 
 def test_an_empty_site_root_is_a_usage_error(tmp_path):
     result = dgarchive(
-        "crawl", "--site-root", "", "--archive", str(tmp_path / "a"), "--db",
+        "crawl",
+        "--site-root",
+        "",
+        "--archive",
+        str(tmp_path / "a"),
+        "--db",
         f"sqlite:///{tmp_path / 'db.sqlite'}",
     )
     assert result.returncode == 2

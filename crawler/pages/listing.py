@@ -28,7 +28,8 @@ def _in_div(name: str, inner: str = "") -> str:
 ITEM_LINKS = (
     f"//a[{_in_div('list-right_title')}]/@href",  # div.list-right_title a
     # div.cen-div-1 div.con-right div.list_div a
-    "//a[" + _in_div("list_div", "[" + _in_div("con-right", "[" + _in_div("cen-div-1") + "]") + "]")
+    "//a["
+    + _in_div("list_div", "[" + _in_div("con-right", "[" + _in_div("cen-div-1") + "]") + "]")
     + "]/@href",
 )
 

@@ -40,7 +40,9 @@ def refresh_header_other_port(req: Request, out: Responder) -> None:
 
 
 def _error_page(req: Request, out: Responder) -> None:
-    out.html(200, "<html><head><title>错误</title></head><body><h1>您访问的页面不存在</h1></body></html>")
+    out.html(
+        200, "<html><head><title>错误</title></head><body><h1>您访问的页面不存在</h1></body></html>"
+    )
 
 
 @case(
