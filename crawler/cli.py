@@ -256,7 +256,9 @@ def crawl(args) -> int:
             raise UsageError(f"-s takes NAME=VALUE, got {item!r}")
         settings.set(name.strip(), value, priority="cmdline")
     try:
-        site_root = validate_site_root(args.site_root or settings.get("CRAWL_SITE_ROOT"))
+        # `--site-root ""` (an unset variable in a crontab) is a mistake, not the live site.
+        given = args.site_root if args.site_root is not None else settings.get("CRAWL_SITE_ROOT")
+        site_root = validate_site_root(given)
         select_columns(load_towns(), args.town, args.column)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None

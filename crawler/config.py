@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from urllib.parse import urlsplit, urlunsplit
+
+from w3lib.url import safe_url_string
 
 CANONICAL_ROOT = "https://www.dg.gov.cn/"
 CANONICAL_HOSTS = frozenset({"www.dg.gov.cn", "dg.gov.cn"})
@@ -104,6 +107,73 @@ def town_by_slug(towns: list[Town], slug: str) -> Town | None:
     return next((t for t in towns if t.slug == slug), None)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _unescape_unreserved(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4: `/a/b/../c/./d` -> `/a/c/d`; never climbs above `/`."""
+    out: list[str] = []
+    segments = path.split("/")
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg == ".":
+            if last:
+                out.append("")
+        elif seg == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(seg)
+    result = "/".join(out)
+    return result if result.startswith("/") or not path.startswith("/") else "/" + result
+
+
+def normalize_url(url: str) -> str:
+    """The URL a scope check may compare: percent-encoding made safe and uniform (escapes of
+    unreserved characters decoded, so `%2e%2e` is `..`), dot segments removed, scheme and
+    host lower-cased, the default port and the fragment dropped. The query is kept as is
+    (its order can matter to the server)."""
+    p = urlsplit(safe_url_string(url.strip()))
+    scheme = p.scheme.lower()
+    path = remove_dot_segments(_ESCAPE.sub(_unescape_unreserved, p.path))
+    query = _ESCAPE.sub(_unescape_unreserved, p.query)
+    netloc = p.netloc
+    if p.hostname:
+        host = p.hostname
+        try:
+            port = p.port
+        except ValueError:
+            port = None
+        if ":" in host:
+            host = f"[{host}]"
+        userinfo = netloc.rpartition("@")[0]
+        netloc = (userinfo + "@" if userinfo else "") + host
+        if port is not None and port != DEFAULT_PORTS.get(scheme):
+            netloc += f":{port}"
+    if netloc and not path:
+        path = "/"
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def origin(url: str) -> tuple[str, int | None]:
+    """(host, effective port) of a URL: `http://h/` and `http://h:80/` are one origin."""
+    p = urlsplit(url)
+    try:
+        port = p.port
+    except ValueError:
+        return (p.hostname or "", -1)
+    return (p.hostname or "", port or DEFAULT_PORTS.get(p.scheme.lower()))
+
+
 class SiteMap:
     """Maps www.dg.gov.cn URLs onto a site root (the real site or a mirror) and back.
 
@@ -121,9 +191,19 @@ class SiteMap:
     def is_canonical(self) -> bool:
         return self._netloc in CANONICAL_HOSTS and self._path == "/"
 
+    def in_scope(self, url: str) -> bool:
+        """True for a fetch URL (as `to_fetch` gives it) under the site root: http or https,
+        the root's host AND port, the root's path. What a redirect may lead to."""
+        p = urlsplit(url)
+        if p.scheme not in ("http", "https"):
+            return False
+        if self.is_canonical:
+            return (p.hostname or "") in CANONICAL_HOSTS and origin(url)[1] in (80, 443)
+        return origin(url) == origin(self.root) and p.path.startswith(self._path)
+
     def in_site(self, url: str) -> bool:
         """True for URLs on the site root or on www.dg.gov.cn (http or https)."""
-        p = urlsplit(url)
+        p = urlsplit(normalize_url(url))
         if p.scheme not in ("http", "https"):
             return False
         if p.netloc == self._netloc and p.path.startswith(self._path):
@@ -131,8 +211,9 @@ class SiteMap:
         return (p.hostname or "") in CANONICAL_HOSTS
 
     def to_fetch(self, url: str) -> str:
-        """A www.dg.gov.cn URL (either scheme) as fetched from the site root."""
-        p = urlsplit(url)
+        """A www.dg.gov.cn URL (either scheme) as fetched from the site root, normalized
+        (`normalize_url`) so that scope checks on it cannot be fooled by `../` or `%2e`."""
+        p = urlsplit(normalize_url(url))
         if (p.hostname or "") in CANONICAL_HOSTS and not self.is_canonical:
             path = self._path.rstrip("/") + "/" + p.path.lstrip("/")
             return urlunsplit((self._scheme, self._netloc, path, p.query, ""))
@@ -162,4 +243,5 @@ def validate_site_root(url: str) -> str:
     except ValueError as exc:
         raise ConfigError(f"malformed --site-root {url!r}: {exc}") from None
     path = p.path if p.path.endswith("/") else p.path + "/"
-    return urlunsplit((p.scheme, p.netloc, path, "", ""))
+    # Normalized like every URL the crawl compares with it (`http://h:80/a/../` is `http://h/`).
+    return normalize_url(urlunsplit((p.scheme, p.netloc, path, "", "")))

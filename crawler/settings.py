@@ -65,6 +65,11 @@ CRAWL_PAGE_REQUISITES = True  # stylesheets, scripts and images of archived page
 CRAWL_INCREMENTAL = True  # skip stored articles; stop at the first all-known list page
 CRAWL_DISCOVERY = "pages"  # "pages" (list pages) or "feed" (column JSON feed where known)
 CRAWL_REVISIT_OLDER_THAN = -1  # days; >= 0 re-checks stored articles with conditional GETs
+# Links followed from one list page (articles, page bar and requisites each); the real
+# site lists 15-20. More is reported as a failure of the list page and cut.
+CRAWL_MAX_LINKS_PER_PAGE = 1000
+# Longest Retry-After (seconds) a 429 or 503 may ask for; longer is reported, not retried.
+RETRY_AFTER_MAX = 300
 
 # Capture
 WARC_ENABLED = True
@@ -80,6 +85,18 @@ DB_BATCH_SIZE = 200  # records per transaction; measured faster than 50 or 500 o
 DOWNLOADER_MIDDLEWARES = {
     # Below RetryMiddleware (550): sees only the errors that survived the retries.
     "crawler.report.FailureRecorder": 540,
+    # Scrapy's retry and redirect middlewares, in their places, with scope and Retry-After.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.ScopedMetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.ScopedRedirectMiddleware": 600,
+}
+SPIDER_MIDDLEWARES = {
+    # A link over URLLENGTH_LIMIT (2083) is a WARNING and a reported failure, not INFO.
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "crawler.middlewares.ReportedUrlLengthMiddleware": 800,
 }
 EXTENSIONS = {
     "pipelines.warc.WarcCapture": 100,

@@ -15,6 +15,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
+from crawler.middlewares import first_url, report_dropped_redirects
 from crawler.pages import UnreadablePage, is_article_url, parse_listing
 from crawler.pages.encoding import http_charset
 from crawler.pages.listing import page_number
@@ -39,7 +40,7 @@ class TownNewsSpider(scrapy.Spider):
     list page even when incremental), `known` (preloaded {canonical URL: last capture}).
 
     Settings read: CRAWL_SITE_ROOT, CRAWL_PAGE_REQUISITES, CRAWL_INCREMENTAL, CRAWL_DISCOVERY,
-    CRAWL_REVISIT_OLDER_THAN, DB_ENABLED, DB_URL, CONTACT_URL.
+    CRAWL_REVISIT_OLDER_THAN, CRAWL_MAX_LINKS_PER_PAGE, DB_ENABLED, DB_URL, CONTACT_URL.
     """
 
     name = "town_news"
@@ -80,7 +81,9 @@ class TownNewsSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         s = crawler.settings
-        spider.sitemap = SiteMap(spider._site_root or s.get("CRAWL_SITE_ROOT"))
+        # An empty site_root is an error (SiteMap raises), not "the live site".
+        root = spider._site_root if spider._site_root is not None else s.get("CRAWL_SITE_ROOT")
+        spider.sitemap = SiteMap(root)
         spider.allowed_domains = sorted(
             {urlsplit(spider.sitemap.root).hostname or "", "www.dg.gov.cn"}
         )
@@ -89,6 +92,8 @@ class TownNewsSpider(scrapy.Spider):
         spider.incremental = s.getbool("CRAWL_INCREMENTAL", True) and not spider.full
         spider.discovery = s.get("CRAWL_DISCOVERY", "pages")
         spider.revisit_days = s.getfloat("CRAWL_REVISIT_OLDER_THAN", -1)
+        spider.max_links = s.getint("CRAWL_MAX_LINKS_PER_PAGE", 1000)
+        report_dropped_redirects(crawler)
         if spider._known is None and spider.incremental and s.getbool("DB_ENABLED", True):
             spider._known = _load_known(s.get("DB_URL"))
         spider.known = spider._known or {}
@@ -137,9 +142,17 @@ class TownNewsSpider(scrapy.Spider):
             self._fail(response.url, "connection closed before the whole body arrived")
         if not isinstance(response, TextResponse):
             return
-        listing = parse_listing(response.body, response.url, encoding=response.encoding)
+        listing = parse_listing(
+            response.body,
+            response.url,
+            encoding=response.encoding,
+            max_links=self.max_links if self.max_links > 0 else None,
+        )
         new = 0
-        for link in listing.article_urls:
+        article_urls = self._capped(
+            response.url, "article links", listing.article_urls, listing.link_count
+        )
+        for link in article_urls:
             request = self._article_request(link, column)
             if request is not None:
                 new += 1
@@ -154,11 +167,45 @@ class TownNewsSpider(scrapy.Spider):
             pages = [listing.next_url]
         else:
             pages = []
-        for page in pages:
+        for page in self._capped(response.url, "list page links", pages):
             if self._in_column(page, column) and page_number(page) > 0:
                 yield self._request(self.sitemap.to_fetch(page), self.parse_listing, column)
         if self.requisites and (new or walk_all):
-            yield from self._requisites(listing.requisite_urls, column)
+            requisites = self._capped(response.url, "page requisites", listing.requisite_urls)
+            yield from self._requisites(requisites, column)
+
+    def _capped(
+        self, page_url: str, what: str, links: list[str], total: int | None = None
+    ) -> list[str]:
+        """At most CRAWL_MAX_LINKS_PER_PAGE links from one page; a cut is a reported failure.
+
+        A list page with 100,000 links would otherwise queue 100,000 requests at once (and
+        stall the event loop building them); the real site lists 15 to 20 per page."""
+        if self.max_links <= 0 or len(links) <= self.max_links:
+            return links
+        total = max(total or 0, len(links))
+        self.crawler.stats.inc_value("crawl/links_cut", total - self.max_links)
+        self._fail(
+            page_url,
+            f"{total} {what} on one page; followed the first {self.max_links} "
+            f"(CRAWL_MAX_LINKS_PER_PAGE), the rest are not archived",
+        )
+        return links[: self.max_links]
+
+    def redirect_refusal(self, request: scrapy.Request, target: str) -> str | None:
+        """Why a redirect of `request` to `target` (a normalized fetch URL on the site root)
+        must not be followed, or None. Called by crawler.middlewares for every redirect and
+        refresh: an article may only move to another article of its column (a redirect to
+        the site's error page is not the article), a list page only within its column."""
+        column = request.cb_kwargs.get("column")
+        if not isinstance(column, Column):
+            return None  # robots.txt, page requisites: anywhere on the site root
+        if request.callback == self.parse_article:
+            if not (is_article_url(target) and self._in_column(target, column)):
+                return f"not an article of column {column.path}"
+        elif request.callback == self.parse_listing and not self._in_column(target, column):
+            return f"outside column {column.path}"
+        return None
 
     def parse_feed(self, response: Response, column: Column):
         try:
@@ -296,7 +343,10 @@ class TownNewsSpider(scrapy.Spider):
             reason = f"HTTP {response.status}"
         else:
             reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        self._fail(request.url, reason)
+        if request.meta.get("redirect_urls") and request.url not in reason:
+            reason += f" (redirected to {request.url})"
+        # Under the URL the crawl asked for (the article), not the last hop of its redirects.
+        self._fail(first_url(request), reason)
 
     def _fail(self, url: str, reason: str) -> None:
         log.warning("failed %s: %s", url, reason)
