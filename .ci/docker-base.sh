@@ -60,12 +60,16 @@ mmdebstrap --quiet --variant=minbase --include="$PACKAGES" \
   --dpkgopt='path-exclude=/usr/share/info/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   "${hooks[@]}" \
-  "$SUITE" "$tmp/base.tar" "$SOURCES" </dev/null
+  "$SUITE" "$tmp/base.tar" "$SOURCES" </dev/null 2>"$tmp/mmdebstrap.log" ||
+  { tail -40 "$tmp/mmdebstrap.log" >&2; exit 1; }
 "$DOCKER" import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV LANG=C.UTF-8' \
   --change 'LABEL org.dgarchive.ci-only=true' \
   --change 'CMD ["python3"]' \
   "$tmp/base.tar" "$TAG" >/dev/null
+# Older bases (other inputs) would pile up on a machine that keeps its engine's data.
+"$DOCKER" image ls --format '{{.Repository}}:{{.Tag}}' dgarchive-ci-base |
+  grep -vxF "$TAG" | xargs -r "$DOCKER" rmi >/dev/null || true
 echo "built $TAG in $(($(date +%s) - start)) s" >&2
 echo "$TAG"

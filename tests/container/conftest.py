@@ -42,7 +42,9 @@ def docker(*args: str, timeout: float = 180, check: bool = True) -> subprocess.C
 def image() -> str:
     name = os.environ.get("DGARCHIVE_IMAGE")
     if not name:
-        pytest.skip("container tests run through `make image-test` (it builds the image and sets DGARCHIVE_IMAGE)")
+        pytest.skip(
+            "container tests run through `make image-test` (it builds the image and sets DGARCHIVE_IMAGE)"
+        )
     try:
         info = docker("info", "--format", "{{.ServerVersion}}", timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -31,9 +31,7 @@ def site():
     s.stop()
 
 
-def crawl_args(
-    image: str, site: MockSite, archive: str, db: str | None, *extra: str
-) -> list[str]:
+def crawl_args(image: str, site: MockSite, archive: str, db: str | None, *extra: str) -> list[str]:
     """`docker run` arguments for a mirror crawl: read-only root, /tmp on tmpfs, volumes."""
     mounts = ["-v", f"{archive}:/data/archive"] + (["-v", f"{db}:/data/db"] if db else [])
     return [
