@@ -9,7 +9,7 @@ $(BIN)/dgarchive: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: install crawl test test-fast bench lint
+.PHONY: install crawl test test-fast bench lint image-test
 install: $(BIN)/dgarchive
 
 crawl: install
@@ -27,3 +27,14 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench $(ARGS)
+
+# The container for real (needs a running Docker engine; .ci/run starts one): a local Debian
+# base (.ci/docker-base.sh, cached), the project's image on it, then tests/container/ against
+# that image. Debian's docker client: a newer one on the PATH may lack the builder it expects.
+DOCKER ?= /usr/bin/docker
+IMAGE ?= dgarchive:ci
+image-test: install
+	base=$$(DOCKER=$(DOCKER) .ci/docker-base.sh) && \
+	  DOCKER_BUILDKIT=1 $(DOCKER) build --quiet --build-arg BASE=$$base -t $(IMAGE) . >/dev/null
+	DGARCHIVE_IMAGE=$(IMAGE) DOCKER=$(DOCKER) $(BIN)/python -m pytest -q -m container \
+	  tests/container $(PYTEST_ARGS)
