@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipelines.dates import CHINA, iso_china, parse_iso
+from pipelines.dates import utc_z_exact as iso_utc
 from pipelines.store.models import Article, ArticleVersion, Capture, Interview
 from pipelines.text import normalize_text, to_simplified
 
@@ -29,43 +31,13 @@ __all__ = [
     "version_record",
 ]
 
-CHINA = timezone(timedelta(hours=8), "CST")  # the site's dates are China time (UTC+8)
 # Item keys that are not page content: they never enter the content hash or a version.
 # `town` and `column_path` (set by the spider) say where the article was listed; `revisit`
 # marks an item that only confirms a stored article (see `record_revisit`).
 NOT_CONTENT = frozenset({"url", "capture", "town", "column_path", "revisit"})
 
-
-def parse_datetime(value: Any, naive_tz: timezone = UTC) -> datetime | None:
-    """An aware datetime from an ISO 8601 string (or datetime); None if absent or unparseable.
-    A value without an offset is taken to be in `naive_tz`."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, str):
-        try:
-            dt = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=naive_tz)
-
-
-def iso_china(dt: datetime) -> str:
-    """`2023-02-27T10:14:00+08:00`, the contract's `published_at` form."""
-    return dt.astimezone(CHINA).isoformat()
-
-
-def iso_utc(dt: datetime) -> str:
-    """`2026-11-22T00:15:00Z` (fractional seconds only when present), the WARC-Date form."""
-    dt = dt.astimezone(UTC)
-    out = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    if dt.microsecond:
-        out += f".{dt.microsecond:06d}".rstrip("0")
-    return out + "Z"
-
+# The store's historical names for the shared date helpers.
+parse_datetime = parse_iso
 
 
 def _normalized(value: Any) -> Any:
