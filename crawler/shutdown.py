@@ -5,7 +5,9 @@ second, which skips the spider's close: WARC files stay `.open`, the pending dat
 is lost and the run exits 70. Here:
 
 1. first signal: Scrapy's graceful stop (the engine closes the spider with reason
-   `shutdown`); downloads in flight may finish, up to DOWNLOAD_TIMEOUT;
+   `shutdown`); requests still queued in the downloader, waiting for DOWNLOAD_DELAY or
+   AutoThrottle, are dropped (Scrapy would send them first: seconds to minutes); downloads
+   in flight may finish, up to DOWNLOAD_TIMEOUT;
 2. second signal: the downloads in flight are aborted now (their download timeouts fire at
    once, so each is reported as a failure), and the close goes on: WARC files are closed,
    the pending batch is written, the report is written, exit 130;
@@ -58,6 +60,9 @@ class ShutdownSignals:
                 name,
             )
             self.process.stop()
+            dropped = drop_queued_requests(self.process)
+            if dropped:
+                logger.info("dropped %d request(s) not yet sent", dropped)
         elif count == 2:
             aborted = abort_downloads_in_flight()
             logger.warning(
@@ -72,6 +77,22 @@ class ShutdownSignals:
                 reactor.stop()
             except RuntimeError:  # already stopping
                 pass
+
+
+def drop_queued_requests(process: Any) -> int:
+    """Fail every request waiting in a downloader slot (not yet sent) with IgnoreRequest."""
+    from scrapy.exceptions import IgnoreRequest
+    from twisted.python.failure import Failure
+
+    dropped = 0
+    for crawler in list(getattr(process, "crawlers", ())):
+        downloader = getattr(getattr(crawler, "engine", None), "downloader", None)
+        for slot in list(getattr(downloader, "slots", {}).values()):
+            while slot.queue:
+                request, waiting = slot.queue.popleft()
+                waiting.errback(Failure(IgnoreRequest(f"not sent: interrupted ({request.url})")))
+                dropped += 1
+    return dropped
 
 
 def abort_downloads_in_flight() -> int:

@@ -186,3 +186,152 @@ def test_kill_9_of_the_crawl_leaves_no_process_and_no_open_database(site, tmp_pa
         if crawl.poll() is None:
             crawl.kill()
         crawl.communicate()
+
+
+# -- 3. signals --------------------------------------------------------------------------------
+
+
+def _fetched(site: MockSite, needle: str) -> bool:
+    return any(needle in p for _m, p, _h in site.requests_log)
+
+
+def test_one_sigterm_with_nothing_in_flight_exits_130_within_2_seconds(site, tmp_path):
+    db = tmp_path / "db.sqlite"
+    report = tmp_path / "r.json"
+    # A long download delay: between two requests nothing is in flight.
+    crawl = start_crawl(
+        site.url, tmp_path / "a", f"sqlite:///{db}", "--report", str(report), delay=8
+    )
+    try:
+        _wait_for(lambda: _fetched(site, "/houjie/cjjs/tshj/") or crawl.poll() is not None)
+        _wait_for(lambda: _run_row_exists(db) or crawl.poll() is not None)
+        time.sleep(1)  # the first response is in; the next request waits for the delay
+        assert crawl.poll() is None
+        started = time.monotonic()
+        crawl.send_signal(signal.SIGTERM)
+        _out, err = crawl.communicate(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+    assert crawl.returncode == 130, err[-3000:]
+    assert took < 2.0, f"SIGTERM took {took:.2f} s"
+    assert json.loads(report.read_text())["exit_code"] == 130
+    assert not list((tmp_path / "a").glob("*.open"))
+
+
+def test_a_second_sigterm_aborts_the_download_in_flight_and_still_closes_the_run(site, tmp_path):
+    db = tmp_path / "db.sqlite"
+    report = tmp_path / "r.json"
+    slow = "post_3900204"  # the mirror's slow page: 30 s before its first byte
+    crawl = start_crawl(
+        site.url,
+        tmp_path / "a",
+        f"sqlite:///{db}",
+        "--report",
+        str(report),
+        "-s",
+        "DOWNLOAD_TIMEOUT=120",
+    )
+    try:
+        _wait_for(lambda: _fetched(site, slow) or crawl.poll() is not None)
+        # Let every other page of the small site be fetched: only the slow one is in flight.
+        time.sleep(3)
+        assert crawl.poll() is None
+        started = time.monotonic()
+        crawl.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        crawl.send_signal(signal.SIGTERM)
+        _out, err = crawl.communicate(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+    assert crawl.returncode == 130, err[-3000:]
+    assert took < 10, f"two SIGTERMs took {took:.2f} s"
+    archive = tmp_path / "a"
+    assert not list(archive.glob("*.open"))
+    for path in warc_files(archive):
+        _warcio_check(path)
+    data = json.loads(report.read_text())
+    assert data["exit_code"] == 130 and data["finish_reason"] == "shutdown"
+    # The pending batch (every article fetched so far: fewer than DB_BATCH_SIZE) was written.
+    assert data["new_articles"] > 0
+    conn = sqlite3.connect(db)
+    try:
+        stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    finally:
+        conn.close()
+    assert stored == data["new_articles"]
+    # The aborted download is reported under its URL.
+    assert any(slow in f["url"] for f in data["failures"]), data["failures"]
+
+
+# -- 4. `scrapy crawl` is `dgarchive crawl` ----------------------------------------------------
+
+
+def _scrapy(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "town_news", *args],
+        cwd=REPO,  # scrapy.cfg
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_scrapy_crawl_is_refused_while_dgarchive_crawl_holds_the_lock(site, tmp_path):
+    archive = tmp_path / "a"
+    db_url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    crawl = start_crawl(site.url, archive, db_url, delay=2)
+    try:
+        _wait_for(lambda: _run_row_exists(tmp_path / "db.sqlite") or crawl.poll() is not None)
+        assert crawl.poll() is None
+        run = _scrapy(
+            "-a", "town=houjie", "-a", f"site_root={site.url}",
+            "-s", f"WARC_DIR={archive}", "-s", f"DB_URL={db_url}",
+        )  # fmt: skip
+        assert crawl.poll() is None, "the locked crawl ended before the check"
+    finally:
+        crawl.send_signal(signal.SIGTERM)
+        crawl.communicate(timeout=60)
+    assert run.returncode == 3, run.stderr[-3000:]
+    assert "another crawl holds" in run.stderr and f"pid {crawl.pid}" in run.stderr
+
+
+def test_scrapy_crawl_with_an_unreachable_postgresql_is_one_line_and_exit_5(tmp_path):
+    url = f"postgresql://dg@127.0.0.1:{_closed_port()}/dg"
+    run = _scrapy("-a", "town=houjie", "-s", f"WARC_DIR={tmp_path / 'a'}", "-s", f"DB_URL={url}")
+    assert run.returncode == 5, run.stderr[-3000:]
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("dgarchive: error: database unreachable")
+    assert "connection refused" in lines[0] and "Traceback" not in run.stderr
+
+
+def test_scrapy_crawl_runs_the_crawl_and_exits_0(tmp_path):
+    s = MockSite(articles=8, per_page=10).start()
+    try:
+        db_url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+        report = tmp_path / "r.json"
+        run = _scrapy(
+            "-a", "town=houjie", "-a", f"site_root={s.url}",
+            "-s", f"WARC_DIR={tmp_path / 'a'}", "-s", f"DB_URL={db_url}",
+            "-s", f"REPORT_FILE={report}", "-s", "DOWNLOAD_DELAY=0",
+            "-s", "AUTOTHROTTLE_ENABLED=False",
+        )  # fmt: skip
+    finally:
+        s.stop()
+    assert run.returncode == 0, run.stderr[-3000:]
+    data = json.loads(report.read_text())
+    assert data["exit_code"] == 0 and data["new_articles"] > 0
+    assert "exit code 0" in run.stderr.splitlines()[-1]
