@@ -1508,6 +1508,7 @@ class DatabasePipeline:
         self.writer = writer
         self._token: str | None = None  # set while the writer holds an open store
         self.failed: DatabaseError | None = None
+        self._failure_reason: str | None = None  # the finish reason the failure calls for
         self.counts = {"new": 0, "changed": 0, "unchanged": 0}
         self._buffer: list[dict] = []
         self._pending: list[tuple[Future, list[dict]]] = []
@@ -1613,7 +1614,7 @@ class DatabasePipeline:
         if token is None:
             self._shutdown()
             return
-        status = "database_error" if self.failed is not None else reason
+        status = self._failure_reason or reason
         counters = {
             "new_articles": self.counts["new"],
             "changed_articles": self.counts["changed"],
@@ -1681,6 +1682,7 @@ class DatabasePipeline:
                 exc_info=(type(exc), exc, exc.__traceback__),
             )
         self.failed = error
+        self._failure_reason = reason
         lost, self._buffer = [*(batch or []), *self._buffer], []
         self._not_stored(lost, error)
         if reason == "database_error":

@@ -335,3 +335,39 @@ def test_scrapy_crawl_runs_the_crawl_and_exits_0(tmp_path):
     data = json.loads(report.read_text())
     assert data["exit_code"] == 0 and data["new_articles"] > 0
     assert "exit code 0" in run.stderr.splitlines()[-1]
+
+
+# -- 5. a bug in the writer is exit 70 with its traceback, not a "database error" ------------
+
+
+def test_a_bug_in_the_writer_is_exit_70_with_its_traceback_not_5(tmp_path):
+    pipelines = {
+        "pipelines.cleaning.CleaningPipeline": 100,
+        "tests.hostile.bugs.UnpicklableFieldPipeline": 700,
+        "pipelines.database.DatabasePipeline": 800,
+    }
+    s = MockSite(articles=8, per_page=10).start()
+    try:
+        report = tmp_path / "r.json"
+        run = crawl_mirror(
+            s.url, tmp_path / "a", f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "--report", str(report), "-s", f"ITEM_PIPELINES={json.dumps(pipelines)}",
+        )  # fmt: skip
+    finally:
+        s.stop()
+    assert run.returncode == 70, run.stderr[-3000:]
+    assert "Traceback" in run.stderr and "pickle" in run.stderr.lower()
+    assert "internal error in the database writer" in run.stderr
+    assert "database error, stopping" not in run.stderr
+    data = json.loads(report.read_text())
+    assert data["finish_reason"] == "internal_error" and data["exit_code"] == 70
+
+
+def test_the_writer_lets_a_non_database_exception_through_as_itself(tmp_path):
+    from pipelines import database as db
+
+    with pytest.raises(KeyError):  # no store opened under this token: a bug, not the database
+        db._writer_save("no-such-token", [], "run")
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    with pytest.raises(db.DatabaseError):  # the database's own error stays one line, exit 5
+        db._writer_open("t", url + "?mode=ro", "run", {})
