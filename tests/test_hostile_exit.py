@@ -371,3 +371,25 @@ def test_the_writer_lets_a_non_database_exception_through_as_itself(tmp_path):
     url = f"sqlite:///{tmp_path / 'x.sqlite'}"
     with pytest.raises(db.DatabaseError):  # the database's own error stays one line, exit 5
         db._writer_open("t", url + "?mode=ro", "run", {})
+
+
+def test_write_lock_held_before_the_start_is_exit_5_in_one_line(tmp_path):
+    """The writer cannot even record the run: the crawl ends at open, exit 5, no traceback."""
+    db = tmp_path / "db.sqlite"
+    upgraded = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "db", "upgrade", "--db", f"sqlite:///{db}"],
+        cwd=REPO, env=_env(), capture_output=True, text=True,
+    )  # fmt: skip
+    assert upgraded.returncode == 0, upgraded.stderr
+    holder = sqlite3.connect(db, timeout=30, isolation_level=None)
+    s = MockSite(articles=8, per_page=10).start()
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        run = crawl_mirror(s.url, tmp_path / "a", f"sqlite:///{db}")
+    finally:
+        s.stop()
+        holder.close()
+    assert run.returncode == 5, run.stderr[-3000:]
+    assert "dgarchive: error: database error" in run.stderr and "database is locked" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not list((tmp_path / "a").glob("*.open"))
