@@ -351,9 +351,7 @@ def _run_spider(settings, args, site_root: str) -> int:
         if isinstance(exc, DatabaseError):
             print(f"dgarchive: error: {exc}", file=sys.stderr)
             return ExitCode.DATABASE_UNREACHABLE
-        log.error(
-            "the crawl failed to start", exc_info=(type(exc), exc, exc.__traceback__)
-        )
+        log.error("the crawl failed to start", exc_info=(type(exc), exc, exc.__traceback__))
         return ExitCode.SOFTWARE_ERROR
     return int(report_exit_code(crawler))
 
