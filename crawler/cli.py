@@ -24,8 +24,8 @@ exit codes:
   4  the site could not be reached
   5  the database could not be reached, is read-only, or its schema is newer than this program
   6  the archive could not be written (e.g. disk full)
-  70 internal error: the crawl never closed properly (a bug; please report it)
-  130 interrupted
+  70 internal error: a bug stopped the crawl (the log has its traceback; please report it)
+  130 interrupted (SIGINT/SIGTERM; a second signal aborts the downloads in flight)
 """
 
 
@@ -184,7 +184,9 @@ def _default_db(args) -> str:
     return args.db or _settings().get("DB_URL")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, settings=None) -> int:  # noqa: ANN001
+    """The command. `settings` (Scrapy `Settings`) replaces the project settings: the
+    `scrapy crawl` alias (crawler.commands.crawl) passes those Scrapy parsed for it."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
@@ -197,17 +199,17 @@ def main(argv: list[str] | None = None) -> int:
     if level != "DEBUG":  # migrations announce every step at INFO; only problems matter here
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        return _dispatch(parser, args)
+        return _dispatch(parser, args, settings)
     except BrokenPipeError:  # `dgarchive export | head`: the reader left; not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
 
 
-def _dispatch(parser: argparse.ArgumentParser, args) -> int:
+def _dispatch(parser: argparse.ArgumentParser, args, settings=None) -> int:  # noqa: ANN001
     try:
         if args.command == "crawl":
-            return crawl(args)
+            return crawl(args, settings)
         if args.command == "extract":
             from crawler.extracting import run
 
@@ -246,10 +248,10 @@ def _dispatch(parser: argparse.ArgumentParser, args) -> int:
     return 0
 
 
-def crawl(args) -> int:
+def crawl(args, settings=None) -> int:  # noqa: ANN001
     from crawler.exitcodes import ExitCode
 
-    settings = _settings()
+    settings = settings if settings is not None else _settings()
     for item in args.set:
         name, sep, value = item.partition("=")
         if not sep or not name:
@@ -319,6 +321,7 @@ def crawl(args) -> int:
 def _run_spider(settings, args, site_root: str) -> int:
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.exitcodes import ExitCode
     from crawler.logs import SCRAPY_LOG_SETTINGS
     from crawler.report import report_exit_code
     from crawler.spiders.town_news import TownNewsSpider
@@ -326,14 +329,32 @@ def _run_spider(settings, args, site_root: str) -> int:
     settings.setdict(SCRAPY_LOG_SETTINGS, priority="cmdline")  # our root handler stays
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(TownNewsSpider)
-    process.crawl(
+    crawled = process.crawl(
         crawler,
         town=args.town,
         column=args.column,
         site_root=site_root,
         full=args.full,
     )
-    process.start()
+    failures: list = []
+    crawled.addErrback(failures.append)  # e.g. the database refused the run at open
+    from twisted.internet import reactor
+
+    from crawler.shutdown import ShutdownSignals
+
+    reactor.addSystemEventTrigger("after", "startup", ShutdownSignals(process).install)
+    # Our own handlers, not Scrapy's: its second signal stops the reactor at once, which
+    # leaves WARC files `.open` and the pending database batch unwritten (exit 70).
+    process.start(install_signal_handlers=False)
+    if failures:
+        from pipelines.database import DatabaseError
+
+        exc = failures[0].value
+        if isinstance(exc, DatabaseError):
+            print(f"dgarchive: error: {exc}", file=sys.stderr)
+            return ExitCode.DATABASE_UNREACHABLE
+        log.error("the crawl failed to start", exc_info=(type(exc), exc, exc.__traceback__))
+        return ExitCode.SOFTWARE_ERROR
     return int(report_exit_code(crawler))
 
 

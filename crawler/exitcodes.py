@@ -28,12 +28,14 @@ REASON_DATABASE = "database_error"
 REASON_SITE_UNREACHABLE = "site_unreachable"
 REASON_ARCHIVE = "archive_error"
 REASON_SHUTDOWN = "shutdown"  # Scrapy's own reason after SIGINT/SIGTERM
+REASON_INTERNAL = "internal_error"  # a bug stopped the crawl (logged with its traceback)
 
 REASON_CODES: dict[str, ExitCode] = {
     REASON_DATABASE: ExitCode.DATABASE_UNREACHABLE,
     REASON_SITE_UNREACHABLE: ExitCode.SITE_UNREACHABLE,
     REASON_ARCHIVE: ExitCode.ARCHIVE_ERROR,
     REASON_SHUTDOWN: ExitCode.INTERRUPTED,
+    REASON_INTERNAL: ExitCode.SOFTWARE_ERROR,
 }
 # Components name their reasons after themselves (`warc_write_error`, `db_schema_behind`):
 # a prefix is enough to know the cause.

@@ -23,11 +23,20 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 
 from crawler import __version__
-from crawler.exitcodes import REASON_SITE_UNREACHABLE, ExitCode, cause_of, exit_code_for
+from crawler.exitcodes import (
+    REASON_SITE_UNREACHABLE,
+    ExitCode,
+    cause_of,
+    exit_code_for,
+)
 
 logger = logging.getLogger(__name__)
 
 FAILURES_KEY = "crawl/failures"
+# A component's own finish reason for a failure found after the close reason was fixed (the
+# database pipeline's last batch is written while the spider closes): it wins over
+# `finished` and `shutdown`, so such a run cannot exit 0 or 130.
+STORE_FAILURE_KEY = "db/failure"
 REASON_MAX = 300  # a reason is one line for an operator, not a traceback
 
 # Report counters and the stats keys they are read from (0 when a component never counted).
@@ -202,6 +211,7 @@ class RunReport:
         self.attempts = 0  # requests that left the downloader, with or without a response
         self.responses = 0  # responses downloaded, whatever their status
         self._logged = False
+        self._closed: tuple[Any, str] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RunReport:
@@ -242,7 +252,11 @@ class RunReport:
         record_failure(self.stats, url, f"item error: {failure_reason(failure)}")
 
     def finish_reason(self, reason: str | None) -> str | None:
-        """Scrapy's close reason, or `site_unreachable` if not one response ever came."""
+        """Scrapy's close reason; the store's failure reason (`db/failure`) over `finished`
+        or `shutdown`; or `site_unreachable` if not one response ever came."""
+        store_failure = self.stats.get_value(STORE_FAILURE_KEY)
+        if store_failure and cause_of(reason) in (None, ExitCode.INTERRUPTED):
+            return str(store_failure)
         if cause_of(reason) is not None:
             return reason
         if self.attempts and not self.responses:
@@ -250,6 +264,10 @@ class RunReport:
         return reason
 
     def spider_closed(self, spider: Any, reason: str) -> None:
+        self._closed = (spider, reason)
+        self._build(spider, reason)
+
+    def _build(self, spider: Any, reason: str) -> None:
         self.report = build_report(
             self.stats.get_stats(),
             run_id=self.run_id,
@@ -271,6 +289,12 @@ class RunReport:
                 logger.info("run report written to %s", self.report_file)
 
     def engine_stopped(self) -> None:
+        # Handlers of spider_closed that ran after this one (the database pipeline closes its
+        # run there) may have failed: build the report again if the reason changed.
+        if self._closed is not None and self.report is not None:
+            spider, reason = self._closed
+            if self.finish_reason(reason) != self.report["finish_reason"]:
+                self._build(spider, reason)
         self.log_summary()
 
     def log_summary(self) -> None:

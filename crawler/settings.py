@@ -109,3 +109,6 @@ ITEM_PIPELINES = {
     "pipelines.database.DatabasePipeline": 800,
 }
 REPORT_FILE = None
+
+# `scrapy crawl` is `dgarchive crawl` (crawler/commands/crawl.py): same lock, same exit codes.
+COMMANDS_MODULE = "crawler.commands"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import (
@@ -22,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 
 # Transitional: the town configuration names the town and column rows the crawl's writer
@@ -116,6 +119,36 @@ class RecordStore(store.RecordStore):
 # a separate process (pickled by name); each pipeline's store is found by its token.
 _WRITER_STORES: dict[str, RecordStore] = {}
 
+# What the writer turns into a one-line `DatabaseError` (exit 5): the database's own errors
+# and the operating system's (disk, file permissions). Anything else is a bug and crosses to
+# the crawl as itself, with its traceback, so it ends as an internal error (exit 70).
+STORE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, OSError, DatabaseError)
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _writer_init(parent_pid: int) -> None:
+    """Run first in the writer process: tie its life to the crawl's.
+
+    On Linux the kernel sends SIGKILL to the writer when the crawl process dies, however it
+    dies (kill -9, OOM killer), so no writer is left holding the database files. If the crawl
+    died before this line ran, the writer has already been re-parented: it exits at once.
+    SIGINT and SIGTERM are ignored: Ctrl-C reaches the whole process group, and the crawl
+    decides when its writer stops (after the pending batch is written).
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            logger.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
 
 def _writer_open(token: str, db_url: str, run_id: str, args: dict) -> None:
     engine = make_engine(db_url)
@@ -123,9 +156,12 @@ def _writer_open(token: str, db_url: str, run_id: str, args: dict) -> None:
         ensure_schema(engine)
         store = RecordStore(engine)
         store.start_run(run_id, args)
-    except BaseException as exc:
+    except STORE_ERRORS as exc:
         engine.dispose()
         raise translate_error(exc, db_url) from None
+    except BaseException:
+        engine.dispose()
+        raise
     _WRITER_STORES[token] = store
 
 
@@ -149,7 +185,7 @@ def _writer_save(token: str, batch: list[dict], run_id: str) -> tuple[dict[str, 
                 if store.record_revisit(item["url"], item["capture"], run_id):
                     counts["revisits"] += 1
         return counts, store.rows_written - before
-    except BaseException as exc:
+    except STORE_ERRORS as exc:
         # Only our own one-line errors cross a process boundary; driver errors may not pickle.
         raise translate_error(exc, store.engine) from None
 
@@ -160,7 +196,7 @@ def _writer_finish(token: str, run_id: str, status: str, counters: dict) -> None
         return
     try:
         store.finish_run(run_id, status, {**counters, "rows_written": store.rows_written})
-    except BaseException as exc:
+    except STORE_ERRORS as exc:
         raise translate_error(exc, store.engine) from None
     finally:
         store.engine.dispose()
@@ -187,12 +223,18 @@ class DatabasePipeline:
     or `thread`), `CRAWL_RUN_ID` (the run's id, a new uuid4 when unset).
 
     Stats: `db/articles_new`, `db/articles_changed`, `db/articles_unchanged`,
-    `db/revisits`, `db/rows_upserted`, `db/batches`, `db/errors`.
+    `db/revisits`, `db/rows_upserted`, `db/batches`, `db/errors`, and `db/failure` (the
+    finish reason the failure calls for, `database_error` or `internal_error`, read by
+    `crawler.report.RunReport` so that a failure found while the spider closes, the last
+    batch's included, still decides the exit code).
 
     At open the schema is brought to head (an empty database is created); an unreachable
     database or a schema newer than the code raises its `DatabaseError` there, so the crawl
     stops before it starts. A failed batch logs one line and closes the spider with reason
     `database_error`: the WARC files keep every page and `dgarchive reindex` recovers them.
+    Every record that was not stored is a failure of the run report, under its own URL.
+    An error that is neither the database's nor the OS's is a bug: it is logged with its
+    traceback and closes the spider with `internal_error` (exit 70), never as exit 5.
     """
 
     MAX_PENDING_BATCHES = 4  # back-pressure: beyond this, items wait for the database
@@ -221,9 +263,10 @@ class DatabasePipeline:
         self.writer = writer
         self._token: str | None = None  # set while the writer holds an open store
         self.failed: DatabaseError | None = None
+        self._failure_reason: str | None = None  # the finish reason the failure calls for
         self.counts = {"new": 0, "changed": 0, "unchanged": 0}
         self._buffer: list[dict] = []
-        self._pending: list[Future] = []
+        self._pending: list[tuple[Future, list[dict]]] = []
         self._executor: Executor | None = None
 
     @classmethod
@@ -265,7 +308,12 @@ class DatabasePipeline:
 
     async def open_spider(self) -> None:
         if self.writer == "process":
-            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=_spawn_context())
+            self._executor = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=_spawn_context(),
+                initializer=_writer_init,
+                initargs=(os.getpid(),),
+            )
         else:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dgarchive-db")
         spider = getattr(getattr(self, "crawler", None), "spider", None)
@@ -288,9 +336,12 @@ class DatabasePipeline:
     async def process_item(self, item: Any) -> Any:
         from scrapy.exceptions import DropItem
 
-        if self.failed is not None or not self.store_open:
+        if not self.store_open:
             return item
         record = item if isinstance(item, dict) else _as_dict(item)
+        if self.failed is not None:
+            self._not_stored([record], self.failed)
+            return item
         try:
             validate_record(record)
         except ValueError as exc:
@@ -300,7 +351,7 @@ class DatabasePipeline:
             self._submit()
         self._collect()
         if len(self._pending) > self.MAX_PENDING_BATCHES:
-            await self._wait(self._pending[0])
+            await self._wait(self._pending[0][0])
             self._collect()
         return item
 
@@ -310,7 +361,7 @@ class DatabasePipeline:
         if self.failed is None:
             self._submit()
         while self._pending:
-            await self._wait(self._pending[0])
+            await self._wait(self._pending[0][0])
             self._collect()
 
     async def spider_closed(self, spider: Any = None, reason: str = "finished") -> None:
@@ -318,7 +369,7 @@ class DatabasePipeline:
         if token is None:
             self._shutdown()
             return
-        status = "database_error" if self.failed is not None else reason
+        status = self._failure_reason or reason
         counters = {
             "new_articles": self.counts["new"],
             "changed_articles": self.counts["changed"],
@@ -329,6 +380,10 @@ class DatabasePipeline:
         except (DatabaseError, BrokenExecutor) as exc:
             if self.failed is None:
                 logger.error("database error while closing the run: %s", exc)
+                self._mark_failed("database_error")
+        except Exception:
+            logger.exception("internal error in the database writer while closing the run")
+            self._mark_failed("internal_error")
         finally:
             self._shutdown()
 
@@ -343,12 +398,13 @@ class DatabasePipeline:
         if not self._buffer or not self.store_open or self._executor is None:
             return
         batch, self._buffer = self._buffer, []
-        self._pending.append(self._executor.submit(_writer_save, self._token, batch, self.run_id))
+        fut = self._executor.submit(_writer_save, self._token, batch, self.run_id)
+        self._pending.append((fut, batch))
 
     def _collect(self) -> None:
         """Account for finished batches, in order; stop the crawl on the first failure."""
-        while self._pending and self._pending[0].done():
-            fut = self._pending.pop(0)
+        while self._pending and self._pending[0][0].done():
+            fut, batch = self._pending.pop(0)
             exc = fut.exception()
             if exc is None:
                 counts, rows = fut.result()
@@ -359,25 +415,57 @@ class DatabasePipeline:
                 self._inc("db/rows_upserted", rows)
                 self._inc("db/batches", 1)
             else:
-                self._fail(exc)
+                self._fail(exc, batch)
 
-    def _fail(self, exc: BaseException) -> None:
+    def _fail(self, exc: BaseException, batch: list[dict] | None = None) -> None:
         self._inc("db/errors", 1)
         if self.failed is not None:
+            self._not_stored(batch or [], self.failed)
             return
+        reason = "database_error"
         if isinstance(exc, BrokenExecutor):
             error: DatabaseError = DatabaseError(f"database writer process died: {exc}")
-        else:
+        elif isinstance(exc, STORE_ERRORS):
             error = translate_error(exc, self.db_url)
+        else:
+            # A bug, not the database: keep the traceback (the writer's, from another
+            # process, is chained as the cause) and end as an internal error.
+            reason = "internal_error"
+            error = DatabaseError(f"internal error in the database writer: {exc!r}")
+            logger.error(
+                "internal error in the database writer, stopping the crawl",
+                exc_info=(type(exc), exc, exc.__traceback__),
+            )
         self.failed = error
-        self._buffer.clear()
-        logger.error(
-            "database error, stopping the crawl (the WARC files keep every page; "
-            "`dgarchive reindex` rebuilds the database from them): %s",
-            error,
-        )
+        self._failure_reason = reason
+        lost, self._buffer = [*(batch or []), *self._buffer], []
+        self._not_stored(lost, error)
+        if reason == "database_error":
+            logger.error(
+                "database error, stopping the crawl (the WARC files keep every page; "
+                "`dgarchive reindex` rebuilds the database from them): %s",
+                error,
+            )
+        self._mark_failed(reason)
         if self.stop_crawl is not None:
-            self.stop_crawl("database_error")
+            self.stop_crawl(reason)
+
+    def _mark_failed(self, reason: str) -> None:
+        """Tell the run report why the run failed, for a failure the close reason misses."""
+        if self.stats is not None and self.stats.get_value("db/failure") is None:
+            self.stats.set_value("db/failure", reason)
+
+    def _not_stored(self, records: list[dict], error: BaseException) -> None:
+        """Each record that will not be in the database is a failure of the run."""
+        stats = self.stats
+        if stats is None or not records:
+            return
+        from crawler.report import record_failure
+
+        for record in records:
+            url = record.get("url") if isinstance(record, dict) else None
+            if url:
+                record_failure(stats, str(url), f"not stored: {error}")
 
     def _inc(self, key: str, n: int) -> None:
         if self.stats is not None and n:
@@ -425,4 +513,7 @@ def _close_spider_later(crawler: Any, reason: str) -> None:
     engine = crawler.engine
     if engine is None or engine.spider is None:
         return
+    slot = getattr(engine, "_slot", None)
+    if slot is not None and getattr(slot, "closing", None) is not None:
+        return  # already closing (a failure of the last batch): its reason is in the stats
     reactor.callLater(0, lambda: deferred_from_coro(engine.close_spider_async(reason=reason)))
