@@ -234,7 +234,7 @@ def test_image_install_steps_work_in_a_fresh_virtual_environment(tmp_path):
     for needed in (
         "pyproject.toml",
         "README.md",
-        "crawler/cli.py",
+        "crawler/cli/__init__.py",
         "crawler/towns.toml",
         "migrations/alembic.ini",
         "migrations/env.py",

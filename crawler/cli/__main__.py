@@ -1,0 +1,7 @@
+"""`python -m crawler.cli`: the same entry point as the `dgarchive` console script."""
+
+import sys
+
+from crawler.cli import main
+
+sys.exit(main())

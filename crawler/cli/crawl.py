@@ -1,0 +1,193 @@
+"""`dgarchive crawl`: options, pre-flight checks (site root, archive, database, locks), then
+the Scrapy crawl and its exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from crawler.cli.base import EPILOG, UsageError, project_settings
+from crawler.config import ConfigError, load_towns, select_columns, validate_site_root
+from crawler.exitcodes import ExitCode
+
+log = logging.getLogger("dgarchive")
+
+
+def register(sub: Any) -> None:
+    crawl = sub.add_parser(
+        "crawl",
+        help="crawl town news columns into WARC files and the database",
+        description="Crawl the configured town news columns (all of them when none is named). "
+        "Incremental by default: stored articles are not fetched again.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    crawl.add_argument(
+        "--town",
+        action="append",
+        default=[],
+        metavar="SLUG",
+        help="a town slug, e.g. houjie (repeatable)",
+    )
+    crawl.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a column path under the site root, e.g. houjie/cjjs/tshj/ (repeatable)",
+    )
+    crawl.add_argument(
+        "--site-root",
+        metavar="URL",
+        help="crawl a mirror of www.dg.gov.cn at URL (default https://www.dg.gov.cn/)",
+    )
+    crawl.add_argument(
+        "--archive",
+        metavar="DIR",
+        help="WARC output directory (default ./archive, or $DGARCHIVE_ARCHIVE)",
+    )
+    crawl.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL (default SQLite ./dgarchive.sqlite, or $DGARCHIVE_DB)",
+    )
+    crawl.add_argument("--report", metavar="FILE", help="write a JSON run report to FILE")
+    crawl.add_argument(
+        "--full", action="store_true", help="walk every list page, not only the new ones"
+    )
+    crawl.add_argument(
+        "--revisit-older-than",
+        type=float,
+        metavar="DAYS",
+        help="re-check stored articles fetched more than DAYS ago with conditional requests",
+    )
+    crawl.add_argument(
+        "--discovery",
+        choices=["pages", "feed"],
+        help="find articles through list pages (default) or the column JSON feed where known",
+    )
+    crawl.add_argument(
+        "--no-db", action="store_true", help="archive only; do not write the database"
+    )
+    crawl.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a Scrapy setting, as with scrapy crawl -s",
+    )
+    crawl.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Any = None) -> int:
+    settings = settings if settings is not None else project_settings()
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"-s takes NAME=VALUE, got {item!r}")
+        settings.set(name.strip(), value, priority="cmdline")
+    try:
+        # `--site-root ""` (an unset variable in a crontab) is a mistake, not the live site.
+        given = args.site_root if args.site_root is not None else settings.get("CRAWL_SITE_ROOT")
+        site_root = validate_site_root(given)
+        select_columns(load_towns(), args.town, args.column)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+    archive = Path(args.archive or settings.get("WARC_DIR")).resolve()
+    db_url = args.db or settings.get("DB_URL")
+    run_id = str(uuid.uuid4())
+    settings.set("CRAWL_SITE_ROOT", site_root, priority="cmdline")
+    settings.set("WARC_DIR", str(archive), priority="cmdline")
+    settings.set("WARC_CRAWL_ID", run_id, priority="cmdline")
+    settings.set("CRAWL_RUN_ID", run_id, priority="cmdline")
+    settings.set("DB_URL", db_url, priority="cmdline")
+    if args.no_db:
+        settings.set("DB_ENABLED", False, priority="cmdline")
+    if args.report:
+        settings.set("REPORT_FILE", str(Path(args.report).resolve()), priority="cmdline")
+    if args.revisit_older_than is not None:
+        if args.revisit_older_than < 0:
+            raise UsageError("--revisit-older-than takes a number of days >= 0")
+        settings.set("CRAWL_REVISIT_OLDER_THAN", args.revisit_older_than, priority="cmdline")
+    if args.discovery:
+        settings.set("CRAWL_DISCOVERY", args.discovery, priority="cmdline")
+
+    try:
+        archive.mkdir(parents=True, exist_ok=True)
+        probe = archive / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        print(
+            f"dgarchive: error: archive directory {archive} is not writable: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return ExitCode.ARCHIVE_ERROR
+
+    from pipelines.store import check_database
+
+    if settings.getbool("DB_ENABLED"):
+        check_database(db_url)
+
+    from crawler.runlock import DatabaseLock, LockHeldError, RunLock, lock_paths
+
+    with ExitStack() as stack:
+        try:
+            use_db = settings.getbool("DB_ENABLED")
+            for path in lock_paths(archive, db_url if use_db else None):
+                stack.enter_context(RunLock(path, run_id=run_id, argv=sys.argv))
+            if use_db and DatabaseLock.applies_to(db_url):
+                stack.enter_context(DatabaseLock(db_url, run_id=run_id))
+        except LockHeldError as exc:
+            print(f"dgarchive: error: {exc}", file=sys.stderr)
+            return ExitCode.LOCK_HELD
+        return _run_spider(settings, args, site_root)
+
+
+def _run_spider(settings: Any, args: argparse.Namespace, site_root: str) -> int:
+    # Scrapy and Twisted load here, not at the top: `--help`, `export` and the others start
+    # without them.
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.logs import SCRAPY_LOG_SETTINGS
+    from crawler.report import report_exit_code
+    from crawler.shutdown import ShutdownSignals
+    from crawler.spiders.town_news import TownNewsSpider
+    from pipelines.store import DatabaseError
+
+    settings.setdict(SCRAPY_LOG_SETTINGS, priority="cmdline")  # our root handler stays
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(TownNewsSpider)
+    crawled = process.crawl(
+        crawler,
+        town=args.town,
+        column=args.column,
+        site_root=site_root,
+        full=args.full,
+    )
+    failures: list = []
+    crawled.addErrback(failures.append)  # e.g. the database refused the run at open
+    # Only now: CrawlerProcess installed the reactor the settings ask for; an earlier import
+    # would install Twisted's default one.
+    from twisted.internet import reactor
+
+    reactor.addSystemEventTrigger("after", "startup", ShutdownSignals(process).install)
+    # Our own handlers, not Scrapy's: its second signal stops the reactor at once, which
+    # leaves WARC files `.open` and the pending database batch unwritten (exit 70).
+    process.start(install_signal_handlers=False)
+    if failures:
+        exc = failures[0].value
+        if isinstance(exc, DatabaseError):
+            print(f"dgarchive: error: {exc}", file=sys.stderr)
+            return ExitCode.DATABASE_UNREACHABLE
+        log.error("the crawl failed to start", exc_info=(type(exc), exc, exc.__traceback__))
+        return ExitCode.SOFTWARE_ERROR
+    return int(report_exit_code(crawler))
