@@ -14,8 +14,9 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
-from crawler.pages import cleaning
-from crawler.pages.cleaning import (
+from pipelines.cleaning import CleaningPipeline
+from pipelines.pages import cleaning
+from pipelines.pages.cleaning import (
     clean_line,
     clean_text_lines,
     is_footer_line,
@@ -28,7 +29,6 @@ from crawler.pages.cleaning import (
     same_site,
     strip_byline_furniture,
 )
-from pipelines.cleaning import CleaningPipeline
 
 S2T = opencc.OpenCC("s2t")
 T2S = opencc.OpenCC("t2s")
@@ -273,8 +273,8 @@ def test_clean_text_lines_splits_keeps_order_and_drops_empties() -> None:
 # --- the simplified/traditional table ---------------------------------------------------------------
 @pytest.mark.parametrize("config", ["s2t", "s2hk", "s2tw"])
 def test_every_pattern_word_matches_its_traditional_forms(config: str) -> None:
-    import crawler.pages.article  # noqa: F401 - register the words of every pattern module
-    import crawler.pages.interview  # noqa: F401
+    import pipelines.pages.article  # noqa: F401 - register the words of every pattern module
+    import pipelines.pages.interview  # noqa: F401
 
     conv = opencc.OpenCC(config)
     words = sorted(set(cleaning.BOTH_SCRIPT_WORDS))

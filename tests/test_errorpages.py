@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.pages.article import ArticlePage, impossible_dates, parse_datetime
-from crawler.pages.encoding import http_charset
-from crawler.pages.errorpages import match_error_html
+from pipelines.pages.article import ArticlePage, impossible_dates, parse_datetime
+from pipelines.pages.encoding import http_charset
+from pipelines.pages.errorpages import match_error_html
 from tests.hostile.server import article_html
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.pages import extract_record
-from crawler.pages.article import detect_script, parse_datetime
-from crawler.pages.encoding import UnreadablePage, codec_for, decode_body, repair_mojibake
-from crawler.pages.interview import parse_interview, split_guests
+from pipelines.pages import extract_record
+from pipelines.pages.article import detect_script, parse_datetime
+from pipelines.pages.encoding import UnreadablePage, codec_for, decode_body, repair_mojibake
+from pipelines.pages.interview import parse_interview, split_guests
 
 CASES_DIR = Path(__file__).parent / "fixtures" / "pages"
 CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "meta.json").exists())

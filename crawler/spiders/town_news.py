@@ -16,10 +16,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
 from crawler.middlewares import first_url, report_dropped_redirects
-from crawler.pages import UnreadablePage, is_article_url, parse_listing
-from crawler.pages.encoding import http_charset
-from crawler.pages.listing import page_number
-from crawler.records import NotAnArticle, article_record
+from pipelines.pages import UnreadablePage, is_article_url, parse_listing
+from pipelines.pages.encoding import http_charset
+from pipelines.pages.listing import page_number
+from pipelines.records import NotAnArticle, article_record
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +317,13 @@ class TownNewsSpider(scrapy.Spider):
         town = town_by_slug(self._towns, column.town)
         try:
             record = article_record(
-                response.body, canonical, encoding=encoding, column=column, town=town
+                response.body,
+                canonical,
+                encoding=encoding,
+                town=column.town,
+                column_path=column.path,
+                column_name=column.name,
+                site=town.site if town is not None else None,
             )
         except UnreadablePage as exc:  # empty or binary body: archived, reported, no record
             self._fail(response.url, f"unreadable page: {exc}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from crawler.pages.encoding import UnreadablePage
-from crawler.pages.listing import Listing, is_article_url, parse_listing
+from pipelines.pages.article import ArticlePage
+from pipelines.pages.encoding import UnreadablePage
+from pipelines.pages.listing import Listing, is_article_url, parse_listing
 
 __all__ = ["Listing", "UnreadablePage", "extract_record", "is_article_url", "parse_listing"]
 
@@ -14,6 +15,4 @@ def extract_record(body: bytes | str, url: str, *, encoding: str | None = None) 
     `body` is the page as received (bytes, decoded by the HTTP header `encoding` if given,
     else by `<meta charset>`, else sniffed) or already-decoded text; `url` is canonical.
     """
-    from crawler.pages.article import ArticlePage
-
     return ArticlePage(body, url, encoding=encoding).to_record()

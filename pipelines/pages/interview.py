@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.pages.cleaning import _both
+from pipelines.pages.cleaning import _both
 
 _C = r"\s*[:：]\s*"
 

@@ -24,8 +24,8 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from crawler.pages import selectors as sel
-from crawler.pages.cleaning import (
+from pipelines.pages import selectors as sel
+from pipelines.pages.cleaning import (
     BREADCRUMB_RE,
     PAGE_TIP_TITLE_RE,
     PROMPT_RE,
@@ -39,9 +39,9 @@ from crawler.pages.cleaning import (
     remove_toolbar,
     strip_byline_furniture,
 )
-from crawler.pages.encoding import UnreadablePage, decode_body
-from crawler.pages.errorpages import match_error_page, mentions_error_phrase
-from crawler.pages.interview import parse_interview
+from pipelines.pages.encoding import UnreadablePage, decode_body
+from pipelines.pages.errorpages import match_error_page, mentions_error_phrase
+from pipelines.pages.interview import parse_interview
 from pipelines.text import to_simplified
 
 __all__ = ["ArticlePage", "UnreadablePage", "parse_datetime", "detect_script"]

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit
 
-from crawler.pages import selectors as sel
+from pipelines.pages import selectors as sel
 
 # Simplified -> traditional for the characters the patterns below use. A table rather than
 # OpenCC at import: the patterns stay readable and deterministic, and tests check the table
