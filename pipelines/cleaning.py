@@ -12,7 +12,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from pipelines.pages.cleaning import normalize_space
+from pipelines.text import normalize_space
 
 # Provenance is kept byte for byte: WARC names, digests and dates are identifiers.
 UNTOUCHED = frozenset({"capture"})

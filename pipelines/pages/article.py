@@ -1,7 +1,7 @@
 """`ArticlePage`: one article page to its contract record. Pure: URL and body in, dict out.
 
 One lxml parse per page; boilerplate goes by element first (toolbar links, hidden and
-off-screen elements, navigation, footer) and then by text (`cleaning.clean_line`), so saved
+off-screen elements, navigation, footer) and then by text (`boilerplate.clean_line`), so saved
 DOMs and text captures come out the same as server HTML. Works on the current template (meta
 tags, `<ucaptitle>`, `<publishtime>`, `wzades="正文"`), older ones (no meta tags, `<br>` runs,
 byline read from text) and plain text captures of a page (no markup at all).
@@ -25,14 +25,13 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from pipelines.pages import selectors as sel
-from pipelines.pages.cleaning import (
+from pipelines.pages.boilerplate import (
     BREADCRUMB_RE,
     PAGE_TIP_TITLE_RE,
     PROMPT_RE,
-    _both,
     clean_line,
+    either_script,
     is_footer_line,
-    normalize_space,
     remove_furniture,
     remove_hidden,
     remove_never_text,
@@ -42,7 +41,7 @@ from pipelines.pages.cleaning import (
 from pipelines.pages.encoding import UnreadablePage, decode_body
 from pipelines.pages.errorpages import match_error_page, mentions_error_phrase
 from pipelines.pages.interview import parse_interview
-from pipelines.text import to_simplified
+from pipelines.text import normalize_space, to_simplified
 
 __all__ = ["ArticlePage", "UnreadablePage", "parse_datetime", "detect_script"]
 
@@ -53,11 +52,13 @@ DATE_RE = re.compile(
 )
 _BYLINE_WORDS_RE = re.compile(
     "|".join(
-        _both(w)
+        either_script(w)
         for w in ("来源", "发布", "日期", "时间", "门户网站", "作者", "浏览", "点击", "编辑")
     )
 )
-SOURCE_RE = re.compile(rf"(?:{_both('来源')}|{_both('信息来源')}){_C}(?P<source>[^\s\[【|｜]+)")
+SOURCE_RE = re.compile(
+    rf"(?:{either_script('来源')}|{either_script('信息来源')}){_C}(?P<source>[^\s\[【|｜]+)"
+)
 _BYLINE_MAX = 200
 HTML_RE = re.compile(
     r"<(?:!doctype|html|head|body|meta|title|div|p|br|span|a|table|ucapcontent)[\s>/]",
@@ -555,8 +556,8 @@ def _regions(raw: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
-_ENTER_RE = re.compile(rf"{_both('您已进入')}")
-_LEAVE_RE = re.compile(rf"{_both('您已离开')}")
+_ENTER_RE = re.compile(rf"{either_script('您已进入')}")
+_LEAVE_RE = re.compile(rf"{either_script('您已离开')}")
 
 
 def _content_size(lines: list[str]) -> int:

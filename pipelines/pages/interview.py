@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import re
 
-from pipelines.pages.cleaning import _both
+from pipelines.pages.boilerplate import either_script
 
 _C = r"\s*[:：]\s*"
 
 GUEST_RE = re.compile(
-    rf"^(?:{_both('访谈嘉宾')}|{_both('嘉宾')}|{_both('访谈对象')}){_C}(?P<rest>.*)$"
+    rf"^(?:{either_script('访谈嘉宾')}|{either_script('嘉宾')}|{either_script('访谈对象')}){_C}(?P<rest>.*)$"
 )
 SUMMARY_RE = re.compile(
-    rf"^(?:{_both('内容简介')}|{_both('访谈简介')}|{_both('简介')}){_C}(?P<rest>.*)$"
+    rf"^(?:{either_script('内容简介')}|{either_script('访谈简介')}|{either_script('简介')}){_C}(?P<rest>.*)$"
 )
 TRANSCRIPT_RE = re.compile(
-    rf"^(?:{_both('访谈记录')}|{_both('访谈实录')}|{_both('文字实录')}|{_both('访谈内容')})"
+    rf"^(?:{either_script('访谈记录')}|{either_script('访谈实录')}|{either_script('文字实录')}|{either_script('访谈内容')})"
     r"\s*[:：]?\s*$"
 )
 SECTION_RE = re.compile(
-    rf"^(?P<label>{_both('关键词')}\s*(?:\d+|[一二三四五六七八九十]+))\s*(?:[:：]|\s)\s*(?P<topic>.*)$"
+    rf"^(?P<label>{either_script('关键词')}\s*(?:\d+|[一二三四五六七八九十]+))\s*(?:[:：]|\s)\s*(?P<topic>.*)$"
 )
 # A speaker prefix: a short name without punctuation, then a colon. Digits are excluded so a
 # time ("10:30") or a list number never opens a turn.
@@ -43,7 +43,7 @@ GUEST_WORDS = frozenset({"答"})  # Q&A layout: 问 is the host, 答 the guest
 _NOT_SPEAKERS_RE = re.compile(
     "^(?:"
     + "|".join(
-        _both(w)
+        either_script(w)
         for w in (
             "访谈嘉宾",
             "嘉宾",
@@ -79,7 +79,7 @@ _NOT_SPEAKERS_RE = re.compile(
         )
     )
     + r"|(?:"
-    + _both("关键词")
+    + either_script("关键词")
     + r").*)$"
 )
 # Credits after the transcript (责任编辑：…, 来源：…, 文/图：…) end the current turn: they are
@@ -87,7 +87,7 @@ _NOT_SPEAKERS_RE = re.compile(
 CREDIT_RE = re.compile(
     "^(?:"
     + "|".join(
-        _both(w)
+        either_script(w)
         for w in (
             "责任编辑",
             "编辑",
