@@ -4,6 +4,7 @@ Pure: strings in, strings out; no Scrapy, no database."""
 
 from __future__ import annotations
 
+import operator
 import re
 import threading
 import unicodedata
@@ -11,7 +12,13 @@ from functools import lru_cache
 
 import opencc
 
-__all__ = ["normalize_space", "normalize_text", "to_simplified"]
+__all__ = [
+    "SCRIPT_SAMPLE",
+    "detect_script",
+    "normalize_space",
+    "normalize_text",
+    "to_simplified",
+]
 
 _T2S_LOCK = threading.Lock()  # one OpenCC converter, shared by the crawl, the writer and readers
 
@@ -50,3 +57,25 @@ def normalize_space(text: str) -> str:
             text = _ZERO_WIDTH_RE.sub("", text)
             break
     return " ".join(text.split())
+
+
+SCRIPT_SAMPLE = 240  # characters of title + text checked for script: ~60 differ if hant
+_HANT_SHARE = 0.05  # share of Han characters OpenCC t2s changes above which a page is hant
+
+
+def detect_script(text: str) -> str:
+    """`hant` when OpenCC's traditional-to-simplified conversion changes many characters.
+
+    Simplified text comes back unchanged (the common case, settled by one comparison);
+    traditional text changes in a quarter or more of its characters.
+    """
+    sample = text[:SCRIPT_SAMPLE]
+    if sample.isascii():
+        return "hans"
+    converted = to_simplified(sample)
+    if converted == sample:
+        return "hans"
+    changed = sum(map(operator.ne, sample, converted))
+    # Non-ASCII characters, from the UTF-8 length: CJK take 3 bytes, ASCII 1 (C speed).
+    wide = (len(sample.encode("utf-8")) - len(sample)) // 2
+    return "hant" if changed >= 2 and changed >= wide * _HANT_SHARE else "hans"
