@@ -21,9 +21,8 @@ from typing import TextIO
 from crawler.config import Column, load_towns
 from crawler.exitcodes import ExitCode
 from pipelines.cleaning import CleaningPipeline
-from pipelines.pages import is_article_url
+from pipelines.pages import article_record, is_article_url
 from pipelines.pages.encoding import http_charset
-from pipelines.records import article_record
 from pipelines.store import RecordStore, column_path_of, ensure_schema, make_engine
 
 BATCH_SIZE = 200
@@ -47,7 +46,7 @@ def archive_files(archive_dir: str | Path) -> tuple[list[Path], list[Path]]:
 
 
 class ArticleEnricher:
-    """Builds records as the spider does (`pipelines.records.article_record`), finding the
+    """Builds records as the spider does (`pipelines.pages.article_record`), finding the
     column the spider was crawling from the article URL's folder, which is the listed
     column on this site."""
 

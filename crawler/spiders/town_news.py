@@ -16,10 +16,15 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
 from crawler.middlewares import first_url, report_dropped_redirects
-from pipelines.pages import UnreadablePage, is_article_url, parse_listing
+from pipelines.pages import (
+    NotAnArticle,
+    UnreadablePage,
+    article_record,
+    is_article_url,
+    parse_listing,
+)
 from pipelines.pages.encoding import http_charset
 from pipelines.pages.listing import page_number
-from pipelines.records import NotAnArticle, article_record
 
 log = logging.getLogger(__name__)
 

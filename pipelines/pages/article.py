@@ -51,6 +51,7 @@ from pipelines.pages.titles import (
     line_before,
     site_from_title,
 )
+from pipelines.records import Anomaly, ArticleRecord, Image
 from pipelines.text import SCRIPT_SAMPLE, detect_script, normalize_space
 
 __all__ = ["ArticlePage", "UnreadablePage"]
@@ -76,7 +77,7 @@ class _Fields:
     published_at: str | None = None
     source: str | None = None
     lines: list[str] = field(default_factory=list)
-    images: list[dict] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
     body_found: bool = False
     invalid_dates: list[str] = field(default_factory=list)
 
@@ -91,7 +92,7 @@ class ArticlePage:
     def __init__(self, body: bytes | str, url: str, *, encoding: str | None = None):
         self.url = url
         decoded = decode_body(body, encoding)
-        self.anomalies: list[dict] = list(decoded.anomalies)
+        self.anomalies: list[Anomaly] = list(decoded.anomalies)
         text = decoded.text
         self.error_template = None  # an `errorpages.ErrorTemplate` the page is an instance of
         self.too_deep = False  # the parser gave up on the markup's depth: text may be lost
@@ -127,7 +128,7 @@ class ArticlePage:
         return None
 
     # --- record -------------------------------------------------------------------------
-    def to_record(self) -> dict:
+    def to_record(self) -> ArticleRecord:
         f = self.fields
         text = "\n".join(f.lines)
         anomalies = list(self.anomalies)

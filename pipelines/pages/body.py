@@ -12,6 +12,7 @@ from lxml import etree
 
 from pipelines.pages.byline import find_byline
 from pipelines.pages.htmltree import BODY_MARK, text_lines, text_of
+from pipelines.records import Image
 from pipelines.text import normalize_space
 
 __all__ = ["densest_body", "header_lines", "images", "known_body"]
@@ -83,9 +84,10 @@ def densest_body(root: etree._Element) -> etree._Element | None:
     return best if score >= _MIN_BODY_CHARS else None
 
 
-def images(body: etree._Element, page_url: str) -> list[dict]:
+def images(body: etree._Element, page_url: str) -> list[Image]:
     """The body's images as the record's `{"src", "alt"}`, absolute http(s) URLs, once each."""
-    out, seen = [], set()
+    out: list[Image] = []
+    seen: set[str] = set()
     for img in body.iter("img"):
         src = (img.get("src") or img.get("data-src") or img.get("original") or "").strip()
         if not src or src.startswith("data:"):

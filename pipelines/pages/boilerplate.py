@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit
 
 from pipelines.pages import selectors as sel
+from pipelines.records import Anomaly
 from pipelines.text import normalize_space
 
 # Simplified -> traditional for the characters the patterns below use. A table rather than
@@ -302,14 +303,14 @@ def remove_toolbar(root, found: list | None = None) -> int:
     return len(found)
 
 
-def remove_hidden(root, page_url: str, styled: list | None = None) -> list[dict]:
+def remove_hidden(root, page_url: str, styled: list | None = None) -> list[Anomaly]:
     """Drop hidden and off-screen elements; report the hidden links that leave the site.
 
     Returns `hidden_offsite_link` anomalies (`detail`: "<href> <text>"), a sign of an
     SEO-spam injection the archivist should know about. `styled` is the elements with a
     style or hidden attribute, when the caller has them from `selectors.scan`.
     """
-    anomalies = []
+    anomalies: list[Anomaly] = []
     hidden = [
         el
         for el in (sel.scan(root).styled if styled is None else styled)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from pipelines.pages.boilerplate import either_script
+from pipelines.records import Guest, Interview, Section, Turn
 
 _C = r"\s*[:：]\s*"
 
@@ -108,7 +109,7 @@ _TITLE_TRIM = " :：、，,;；/"
 _NAME_LIKE_RE = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
 
 
-def parse_interview(lines: list[str]) -> dict | None:
+def parse_interview(lines: list[str]) -> Interview | None:
     """The `interview` object of the contract, or None when `lines` are not an interview."""
     guest_i = _first(GUEST_RE, lines)
     transcript_i = _first(TRANSCRIPT_RE, lines)
@@ -121,7 +122,7 @@ def parse_interview(lines: list[str]) -> dict | None:
         if not (speakers & HOST_NAMES) or not (speakers - HOST_NAMES):
             return None
 
-    guests = []
+    guests: list[Guest] = []
     if guest_i is not None:
         guests = split_guests(GUEST_RE.match(lines[guest_i]).group("rest"), speakers)
     guest_names = {g["name"] for g in guests}
@@ -168,7 +169,7 @@ def _speakers(lines: list[str], guest_line: str) -> set[str]:
     }
 
 
-def split_guests(text: str, speakers: set[str]) -> list[dict]:
+def split_guests(text: str, speakers: set[str]) -> list[Guest]:
     """`东莞市厚街镇党委书记谢卫东` -> name 谢卫东 (a speaker), title the rest.
 
     The name is the one the guest speaks under in the transcript, whether or not a space
@@ -235,10 +236,10 @@ def _summary(lines: list[str], transcript_i: int | None, start: int) -> str | No
 
 def _turns(
     lines: list[str], speakers: set[str], guest_names: set[str]
-) -> tuple[list[dict], list[dict]]:
-    sections: list[dict] = []
-    turns: list[dict] = []
-    current: dict | None = None
+) -> tuple[list[Section], list[Turn]]:
+    sections: list[Section] = []
+    turns: list[Turn] = []
+    current: Turn | None = None
     expect_headline = False
     for line in lines:
         sm = SECTION_RE.match(line)
