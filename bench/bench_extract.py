@@ -129,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import trafilatura
 
-    from crawler.pages import extract_record
-    from crawler.pages.encoding import decode_body
+    from pipelines.pages import extract_record
+    from pipelines.pages.encoding import decode_body
 
     pages = mirror_pages(args.pages)
     source = "mirror (tests.mocksite)"

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any, TextIO
 
+from pipelines.records import CAPTURE_FIELDS
 from pipelines.store import RecordStore, make_engine, schema_state, schema_too_new_error
 
 CSV_FIELDS = (
@@ -35,15 +36,8 @@ CSV_FIELDS = (
     "interview_turns",
     "interview",
 )
-CAPTURE_FIELDS = (
-    "warc_filename",
-    "warc_offset",
-    "warc_length",
-    "warc_record_id",
-    "payload_digest",
-    "fetched_at",
-    "target_uri",
-)
+# The CSV has always ended its capture columns before `status`; its readers keep that shape.
+CSV_CAPTURE_FIELDS = tuple(f for f in CAPTURE_FIELDS if f != "status")
 
 
 def export_records(db_url: str, since: date | None = None) -> Iterator[dict]:
@@ -74,7 +68,9 @@ def run_export(
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     elif fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS + CAPTURE_FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(
+            out, fieldnames=CSV_FIELDS + CSV_CAPTURE_FIELDS, lineterminator="\n"
+        )
         writer.writeheader()
         for record in records:
             writer.writerow(csv_row(record))
@@ -110,5 +106,5 @@ def csv_row(record: dict) -> dict[str, Any]:
         ),
         "interview_turns": len((interview or {}).get("turns") or []) if interview else "",
         "interview": _json(interview) if interview is not None else "",
-        **{k: capture.get(k) for k in CAPTURE_FIELDS},
+        **{k: capture.get(k) for k in CSV_CAPTURE_FIELDS},
     }

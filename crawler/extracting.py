@@ -1,6 +1,6 @@
 """`dgarchive extract FILE [--url URL]`: records of a saved page or of a WARC file's articles.
 
-Runs exactly the extraction the crawl and `reindex` run (`crawler.pages.extract_record`);
+Runs exactly the extraction the crawl and `reindex` run (`pipelines.pages.extract_record`);
 reads only the file it is given. Output is JSON, UTF-8, one record per line.
 """
 
@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from crawler.pages import UnreadablePage, extract_record, is_article_url
-from crawler.pages.encoding import http_charset
+from pipelines.pages import UnreadablePage, extract_record, is_article_url
+from pipelines.pages.encoding import http_charset
 
 PROG = "dgarchive extract"
 WARC_SUFFIXES = (".warc", ".warc.gz")

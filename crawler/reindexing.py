@@ -1,7 +1,7 @@
 """`dgarchive reindex`: rebuild the database from WARC files alone. No network, no Scrapy.
 
 Each article response in the archive goes through the crawl's own code: the page through
-`crawler.pages.extract_record` (with the charset decided as the spider decides it), the
+`pipelines.pages.extract_record` (with the charset decided as the spider decides it), the
 spider's defaults for what the page lacks, the item pipelines in their crawl order
 (`CleaningPipeline`, then `RecordStore.save` as `DatabasePipeline` does), a revisit through
 `RecordStore.record_revisit`. Files are
@@ -20,7 +20,9 @@ from typing import TextIO
 
 from crawler.config import Column, load_towns
 from crawler.exitcodes import ExitCode
-from crawler.records import article_record
+from pipelines.cleaning import CleaningPipeline
+from pipelines.pages import article_record, is_article_url
+from pipelines.pages.encoding import http_charset
 from pipelines.store import RecordStore, column_path_of, ensure_schema, make_engine
 
 BATCH_SIZE = 200
@@ -44,7 +46,7 @@ def archive_files(archive_dir: str | Path) -> tuple[list[Path], list[Path]]:
 
 
 class ArticleEnricher:
-    """Builds records as the spider does (`crawler.records.article_record`), finding the
+    """Builds records as the spider does (`pipelines.pages.article_record`), finding the
     column the spider was crawling from the article URL's folder, which is the listed
     column on this site."""
 
@@ -59,8 +61,15 @@ class ArticleEnricher:
 
     def record(self, body: bytes, url: str, encoding: str | None) -> dict:
         column = self.column_for(url)
+        town = self.towns.get(column.town)
         return article_record(
-            body, url, encoding=encoding, column=column, town=self.towns.get(column.town)
+            body,
+            url,
+            encoding=encoding,
+            town=column.town,
+            column_path=column.path,
+            column_name=column.name,
+            site=town.site if town is not None else None,
         )
 
 
@@ -70,9 +79,7 @@ def _header(capture, name: str) -> str | None:
 
 
 def _encoding(capture) -> str | None:
-    """The charset label as the spider takes it (`crawler.pages.encoding.http_charset`)."""
-    from crawler.pages.encoding import http_charset
-
+    """The charset label as the spider takes it (`pipelines.pages.encoding.http_charset`)."""
     return http_charset(_header(capture, "Content-Type"))
 
 
@@ -135,8 +142,6 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
     """
     from scrapy.exceptions import DropItem
 
-    from crawler.pages import is_article_url
-    from pipelines.cleaning import CleaningPipeline
     from pipelines.warcread import WarcReadError, describe, read_warc, site_root_of
     from pipelines.warcscan import Damage
 

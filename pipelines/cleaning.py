@@ -1,6 +1,6 @@
 """`CleaningPipeline`: check each item and normalise its whitespace before it is stored.
 
-Thin by design: extraction (`crawler.pages`) already removed the boilerplate; this stage only
+Thin by design: extraction (`pipelines.pages`) already removed the boilerplate; this stage only
 refuses items that cannot be stored and evens out whitespace in any item, including ones built
 by other code paths (revisits, future spiders). Scrapy item pipeline; no settings of its own.
 """
@@ -12,7 +12,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from crawler.pages.cleaning import normalize_space
+from pipelines.text import normalize_space
 
 # Provenance is kept byte for byte: WARC names, digests and dates are identifiers.
 UNTOUCHED = frozenset({"capture"})

@@ -41,6 +41,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler import __version__
+from pipelines.records import CaptureLocation
 
 WARC_VERSION = "WARC/1.1"
 PROFILE_SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
@@ -456,19 +457,21 @@ def record_status(record: ArcWarcRecord) -> int | None:
     return None
 
 
-def capture_location(record: ArcWarcRecord, filename: str, offset: int, length: int) -> dict:
-    """The capture location dict of docs/architecture.md for a response or revisit record."""
+def capture_location(
+    record: ArcWarcRecord, filename: str, offset: int, length: int
+) -> CaptureLocation:
+    """The record's `capture` (`pipelines.records.CaptureLocation`) for a response or revisit."""
     h = record.rec_headers
-    return {
-        "warc_filename": os.path.basename(filename),
-        "warc_offset": offset,
-        "warc_length": length,
-        "warc_record_id": h.get_header("WARC-Record-ID"),
-        "payload_digest": h.get_header("WARC-Payload-Digest"),
-        "fetched_at": h.get_header("WARC-Date"),
-        "target_uri": h.get_header("WARC-Target-URI"),
-        "status": record_status(record),
-    }
+    return CaptureLocation(
+        warc_filename=os.path.basename(filename),
+        warc_offset=offset,
+        warc_length=length,
+        warc_record_id=h.get_header("WARC-Record-ID"),
+        payload_digest=h.get_header("WARC-Payload-Digest"),
+        fetched_at=h.get_header("WARC-Date"),
+        target_uri=h.get_header("WARC-Target-URI"),
+        status=record_status(record),
+    )
 
 
 # -- the rolling writer ----------------------------------------------------------------

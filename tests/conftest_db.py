@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from pipelines.records import CAPTURE_FIELDS
 from tests.pg import PgCluster, PostgresUnavailable, find_bindir
 
 
@@ -218,17 +219,5 @@ def exported(record: dict) -> dict:
     """What export gives back for a saved record: no `town`, the capture's location fields."""
     out = {k: v for k, v in record.items() if k not in ("town", "column_path", "capture")}
     cap = record["capture"]
-    out["capture"] = {
-        k: cap.get(k)
-        for k in (
-            "warc_filename",
-            "warc_offset",
-            "warc_length",
-            "warc_record_id",
-            "payload_digest",
-            "fetched_at",
-            "target_uri",
-            "status",
-        )
-    }
+    out["capture"] = {k: cap.get(k) for k in CAPTURE_FIELDS}
     return out

@@ -14,13 +14,13 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
-from crawler.pages import cleaning
-from crawler.pages.cleaning import (
+from pipelines.cleaning import CleaningPipeline
+from pipelines.pages import boilerplate
+from pipelines.pages.boilerplate import (
     clean_line,
     clean_text_lines,
     is_footer_line,
     is_hidden_style,
-    normalize_space,
     remove_furniture,
     remove_hidden,
     remove_never_text,
@@ -28,7 +28,7 @@ from crawler.pages.cleaning import (
     same_site,
     strip_byline_furniture,
 )
-from pipelines.cleaning import CleaningPipeline
+from pipelines.text import normalize_space
 
 S2T = opencc.OpenCC("s2t")
 T2S = opencc.OpenCC("t2s")
@@ -107,7 +107,7 @@ def test_prompts_glued_to_content_are_cut_out(line: str, expected: str) -> None:
 
 
 def test_page_tip_names_the_page_title() -> None:
-    m = cleaning.PAGE_TIP_TITLE_RE.search(SEED_PROMPTS[0])
+    m = boilerplate.PAGE_TIP_TITLE_RE.search(SEED_PROMPTS[0])
     assert m and m.group("title") == "城鎮建設_圖說厚街_中國東莞厚街鎮"
 
 
@@ -224,7 +224,7 @@ NOT_FOOTER = [
 
 @pytest.mark.parametrize("line, expected", both_scripts([(x, "") for x in FOOTER_LINES]))
 def test_footer_lines_go(line: str, expected: str) -> None:
-    assert is_footer_line(line) or cleaning.is_furniture_line(line)
+    assert is_footer_line(line) or boilerplate.is_furniture_line(line)
     assert clean_line(line) == expected
 
 
@@ -273,13 +273,13 @@ def test_clean_text_lines_splits_keeps_order_and_drops_empties() -> None:
 # --- the simplified/traditional table ---------------------------------------------------------------
 @pytest.mark.parametrize("config", ["s2t", "s2hk", "s2tw"])
 def test_every_pattern_word_matches_its_traditional_forms(config: str) -> None:
-    import crawler.pages.article  # noqa: F401 - register the words of every pattern module
-    import crawler.pages.interview  # noqa: F401
+    import pipelines.pages.article  # noqa: F401 - register the words of every pattern module
+    import pipelines.pages.interview  # noqa: F401
 
     conv = opencc.OpenCC(config)
-    words = sorted(set(cleaning.BOTH_SCRIPT_WORDS))
+    words = sorted(set(boilerplate.BOTH_SCRIPT_WORDS))
     assert len(words) > 50
-    missed = [w for w in words if not re.fullmatch(cleaning._both(w), conv.convert(w))]
+    missed = [w for w in words if not re.fullmatch(boilerplate.either_script(w), conv.convert(w))]
     assert missed == []
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.pages.article import ArticlePage, impossible_dates, parse_datetime
-from crawler.pages.encoding import http_charset
-from crawler.pages.errorpages import match_error_html
+from pipelines.pages.article import ArticlePage
+from pipelines.pages.byline import impossible_dates, parse_page_date
+from pipelines.pages.encoding import http_charset
+from pipelines.pages.errorpages import match_error_html
 from tests.hostile.server import article_html
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -56,8 +57,8 @@ def test_400_unclosed_fonts_keep_every_paragraph():
 
 
 def test_impossible_dates():
-    assert parse_datetime("2023-02-30 10:14") is None
-    assert parse_datetime("2024-02-29 10:14") == "2024-02-29T10:14:00+08:00"
+    assert parse_page_date("2023-02-30 10:14") is None
+    assert parse_page_date("2024-02-29 10:14") == "2024-02-29T10:14:00+08:00"
     assert impossible_dates("发布时间：2023-04-31", "2023-02-27") == ["2023-04-31"]
 
 

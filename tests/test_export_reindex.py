@@ -17,9 +17,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.exporting import run_export
-from crawler.pages import extract_record
 from crawler.reindexing import run_reindex
 from pipelines.database import DatabasePipeline
+from pipelines.pages import extract_record
 from pipelines.store import RecordStore, make_engine, upgrade
 from tests.conftest_db import exported, interview_record, plain_record, row_counts
 

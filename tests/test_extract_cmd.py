@@ -12,7 +12,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.extracting import run
-from crawler.pages import extract_record
+from pipelines.pages import extract_record
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 MIRROR = "http://127.0.0.1:8123/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.pages.interview import split_guests
+from pipelines.pages.interview import split_guests
 
 
 @pytest.mark.parametrize(

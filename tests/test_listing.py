@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.pages.listing import is_article_url, page_number, parse_listing
+from pipelines.pages.listing import is_article_url, page_number, parse_listing
 
 ROOT = "http://127.0.0.1:9/houjie/cjjs/tshj/"
 

@@ -17,10 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.pages import extract_record
-from crawler.pages.article import detect_script, parse_datetime
-from crawler.pages.encoding import UnreadablePage, codec_for, decode_body, repair_mojibake
-from crawler.pages.interview import parse_interview, split_guests
+from pipelines.pages import extract_record
+from pipelines.pages.byline import parse_page_date
+from pipelines.pages.encoding import UnreadablePage, codec_for, decode_body, repair_mojibake
+from pipelines.pages.interview import parse_interview, split_guests
+from pipelines.text import detect_script
 
 CASES_DIR = Path(__file__).parent / "fixtures" / "pages"
 CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "meta.json").exists())
@@ -346,8 +347,8 @@ def test_never_a_traceback(body) -> None:
         ("", None),
     ],
 )
-def test_parse_datetime(text: str, expected: str | None) -> None:
-    assert parse_datetime(text) == expected
+def test_parse_page_date(text: str, expected: str | None) -> None:
+    assert parse_page_date(text) == expected
 
 
 @pytest.mark.parametrize(

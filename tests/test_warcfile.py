@@ -18,6 +18,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from pipelines import warcfile
+from pipelines.records import CAPTURE_FIELDS
 from pipelines.warcfile import (
     PROFILE_IDENTICAL_PAYLOAD_DIGEST,
     PROFILE_SERVER_NOT_MODIFIED,
@@ -420,16 +421,7 @@ def test_location_points_at_the_response_record(tmp_path):
         assert rec.rec_type == "response"
         assert rec.rec_headers.get_header("WARC-Record-ID") == loc["warc_record_id"]
         assert rec.raw_stream.read() == GZ_BODY
-    assert set(locs[0]) == {
-        "warc_filename",
-        "warc_offset",
-        "warc_length",
-        "warc_record_id",
-        "payload_digest",
-        "fetched_at",
-        "target_uri",
-        "status",
-    }
+    assert tuple(locs[0]) == CAPTURE_FIELDS
     assert locs[0]["fetched_at"] == "2026-11-22T00:15:00Z"
     assert locs[0]["target_uri"] == f"{URL}&n=0"
     assert locs[0]["status"] == 200

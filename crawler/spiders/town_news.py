@@ -16,12 +16,19 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
 from crawler.middlewares import first_url, report_dropped_redirects
-from crawler.pages import UnreadablePage, is_article_url, parse_listing
-from crawler.pages.encoding import http_charset
-from crawler.pages.listing import page_number
-from crawler.records import NotAnArticle, article_record
+from pipelines.dates import parse_iso, utc_now
+from pipelines.pages import (
+    NotAnArticle,
+    UnreadablePage,
+    article_record,
+    is_article_url,
+    parse_listing,
+)
+from pipelines.pages.encoding import http_charset
+from pipelines.pages.listing import page_number
 
 log = logging.getLogger(__name__)
+_NEVER = datetime.min.replace(tzinfo=UTC)  # the fetch time of a capture with none readable
 
 
 def _split(value: str | list[str] | None) -> list[str]:
@@ -246,14 +253,15 @@ class TownNewsSpider(scrapy.Spider):
         """Conditional re-fetches of stored articles older than CRAWL_REVISIT_OLDER_THAN."""
         if self.revisit_days < 0 or not self.known:
             return
-        cutoff = datetime.now(UTC) - timedelta(days=self.revisit_days)
+        cutoff = utc_now() - timedelta(days=self.revisit_days)
         by_path = {c.path: c for c in self.selected}
         for url, last in self.known.items():
             column = next(
                 (c for p, c in by_path.items() if url.startswith("https://www.dg.gov.cn/" + p)),
                 None,
             )
-            if column is None or _parse_time(last.get("fetched_at")) > cutoff:
+            fetched = parse_iso(last.get("fetched_at")) or _NEVER  # unreadable: revisit it
+            if column is None or fetched > cutoff:
                 continue
             headers = {}
             if last.get("etag"):
@@ -317,7 +325,13 @@ class TownNewsSpider(scrapy.Spider):
         town = town_by_slug(self._towns, column.town)
         try:
             record = article_record(
-                response.body, canonical, encoding=encoding, column=column, town=town
+                response.body,
+                canonical,
+                encoding=encoding,
+                town=column.town,
+                column_path=column.path,
+                column_name=column.name,
+                site=town.site if town is not None else None,
             )
         except UnreadablePage as exc:  # empty or binary body: archived, reported, no record
             self._fail(response.url, f"unreadable page: {exc}")
@@ -364,16 +378,6 @@ def user_agent(contact: str | None) -> str:
 def _header(response: Response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
-
-
-def _parse_time(value: str | None) -> datetime:
-    if not value:
-        return datetime.min.replace(tzinfo=UTC)
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _load_known(db_url: str | None) -> dict[str, dict]:

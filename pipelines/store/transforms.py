@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pipelines.dates import CHINA, iso_china, parse_iso
 from pipelines.dates import utc_z_exact as iso_utc
+from pipelines.records import CaptureLocation, CrawlCapture
 from pipelines.store.models import Article, ArticleVersion, Capture, Interview
 from pipelines.text import normalize_text, to_simplified
 
@@ -111,18 +112,18 @@ def column_path_of(url: str) -> str:
     return path.rsplit("/", 1)[0] + "/" if "/" in path else ""
 
 
-def capture_record(capture: Capture) -> dict[str, Any]:
-    """The export's `capture`: the architecture's capture dict, from a captures row."""
-    return {
-        "warc_filename": capture.warc_filename,
-        "warc_offset": capture.warc_offset,
-        "warc_length": capture.warc_length,
-        "warc_record_id": capture.warc_record_id,
-        "payload_digest": capture.payload_digest,
-        "fetched_at": iso_utc(capture.fetched_at),
-        "target_uri": capture.fetch_url,
-        "status": capture.status,
-    }
+def capture_record(capture: Capture) -> CaptureLocation:
+    """The export's `capture` (`pipelines.records.CaptureLocation`), from a captures row."""
+    return CaptureLocation(
+        warc_filename=capture.warc_filename,
+        warc_offset=capture.warc_offset,
+        warc_length=capture.warc_length,
+        warc_record_id=capture.warc_record_id,
+        payload_digest=capture.payload_digest,
+        fetched_at=iso_utc(capture.fetched_at),
+        target_uri=capture.fetch_url,
+        status=capture.status,
+    )
 
 
 def _interview_record(interview: Interview) -> dict[str, Any]:
@@ -171,7 +172,7 @@ def dicts(value: Any) -> list[dict]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def capture_row(capture: dict, url: str, run_id: str | None) -> Capture:
+def capture_row(capture: CrawlCapture, url: str, run_id: str | None) -> Capture:
     """A captures row from a record's `capture` dict."""
     return Capture(
         url=url,
@@ -234,4 +235,3 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
-

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
+from pipelines.records import ArticleRecord, CrawlCapture
 from pipelines.store import reader
 from pipelines.store.batch import Batch
 from pipelines.store.engine import make_engine
@@ -138,7 +139,7 @@ class RecordStore:
 
     # writing --------------------------------------------------------------
 
-    def save(self, records: Iterable[dict], run_id: str | None = None) -> dict[str, int]:
+    def save(self, records: Iterable[ArticleRecord], run_id: str | None = None) -> dict[str, int]:
         """Store a batch of records in one transaction; counts of new, changed and unchanged
         articles. Each record is the contract record plus `capture` (the WARC location, with
         optional `etag` / `last_modified`) and an optional `town` slug and `column_path`.
@@ -161,7 +162,7 @@ class RecordStore:
             s.flush()
         return counts
 
-    def _save_one(self, s: Session, record: dict, run_id: str | None, batch: Batch) -> str:
+    def _save_one(self, s: Session, record: ArticleRecord, run_id: str | None, batch: Batch) -> str:
         url = record["url"].strip()
         capture = record.get("capture") or None
         rid = capture.get("warc_record_id") if capture else None
@@ -342,7 +343,7 @@ class RecordStore:
             )
         return interview
 
-    def record_revisit(self, url: str, capture: dict, run_id: str | None = None) -> bool:
+    def record_revisit(self, url: str, capture: CrawlCapture, run_id: str | None = None) -> bool:
         """Note that a stored article was confirmed unchanged by a revisit record: a captures
         row pointing at it, and the article's `last_seen_at`. False if the article is not
         stored or the capture is already recorded."""

@@ -13,6 +13,8 @@ import codecs
 import re
 from dataclasses import dataclass, field
 
+from pipelines.records import Anomaly
+
 
 class UnreadablePage(ValueError):
     """The body is empty or is not text (binary data): there is no page to extract.
@@ -27,7 +29,7 @@ class Decoded:
     text: str
     encoding: str  # the Python codec actually used
     source: str  # where the charset came from: bom, http, meta, sniff
-    anomalies: list[dict] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
 
 
 # Labels the site family uses, mapped to the codec that reads them without loss.
@@ -138,7 +140,7 @@ def decode_body(body: bytes | str, http_charset: str | None = None) -> Decoded:
     if looks_binary(body[:4096]):
         raise UnreadablePage("not a text page (binary data)")
 
-    anomalies: list[dict] = []
+    anomalies: list[Anomaly] = []
     declared = []
     for source, label in (("http", http_charset), ("meta", meta_charset(body))):
         codec = codec_for(label)
@@ -187,7 +189,7 @@ def decode_body(body: bytes | str, http_charset: str | None = None) -> Decoded:
     return _lossy(body, first_codec, first_source, anomalies)
 
 
-def _sniff(body: bytes, anomalies: list[dict]) -> Decoded:
+def _sniff(body: bytes, anomalies: list[Anomaly]) -> Decoded:
     for codec in ("utf-8", "gb18030"):
         decoded = _strict(body, codec)
         if decoded:
@@ -195,7 +197,7 @@ def _sniff(body: bytes, anomalies: list[dict]) -> Decoded:
     return _lossy(body, "utf-8", "sniff", anomalies)
 
 
-def _lossy(body: bytes, codec: str, source: str, anomalies: list[dict]) -> Decoded:
+def _lossy(body: bytes, codec: str, source: str, anomalies: list[Anomaly]) -> Decoded:
     text = body.decode(codec, "replace")
     bad = text.count("\ufffd")
     anomalies.append(
@@ -204,7 +206,7 @@ def _lossy(body: bytes, codec: str, source: str, anomalies: list[dict]) -> Decod
     return _finish((text, 0), codec, source, anomalies)
 
 
-def _finish(decoded: tuple[str, int], codec: str, source: str, anomalies: list[dict]) -> Decoded:
+def _finish(decoded: tuple[str, int], codec: str, source: str, anomalies: list[Anomaly]) -> Decoded:
     text, pending = decoded
     if pending:
         anomalies.append(

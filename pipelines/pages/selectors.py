@@ -41,7 +41,7 @@ NEVER_TEXT = frozenset(
 TOOLBAR_CLASS = "esdNavLink"
 TOOLBAR_ID = "esdTipLink"
 
-# Page furniture, removed by element wherever it sits (also caught by text in cleaning.py).
+# Page furniture, removed by element wherever it sits (also caught by text in boilerplate.py).
 FURNITURE_TAGS = frozenset(("nav", "footer"))
 FURNITURE_ATTR_RE = re.compile(
     r"(?:^|[\s_-])(?:nav|navbar|menu|footer|foot|bottom|crumbs?|breadcrumbs?|dqwz|share|"

@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit
 
-from crawler.pages import selectors as sel
+from pipelines.pages import selectors as sel
+from pipelines.records import Anomaly
+from pipelines.text import normalize_space
 
 # Simplified -> traditional for the characters the patterns below use. A table rather than
 # OpenCC at import: the patterns stay readable and deterministic, and tests check the table
@@ -34,11 +36,11 @@ _TRAD = {
     "击": "擊", "注": "註", "审": "審", "核": "覈",
 }
 # fmt: on
-# Every word given to `_both`, so tests can check the table covers it (against OpenCC).
+# Every word given to `either_script`, so tests can check the table covers it (against OpenCC).
 BOTH_SCRIPT_WORDS: list[str] = []
 
 
-def _both(text: str) -> str:
+def either_script(text: str) -> str:
     """A regex fragment matching `text` in simplified or traditional script."""
     BOTH_SCRIPT_WORDS.append(text)
     out = []
@@ -52,52 +54,54 @@ _C = r"\s*[:：]\s*"  # a colon, either width, with optional spaces
 _SEP = r"\s*[,，、]?\s*"
 
 # --- the accessibility toolbar's prompts (site-notes: injected by JavaScript) -------------
-_REGION = "(?:" + "|".join(_both(w) for w in ("视窗区", "导航区", "交互区")) + ")"
-_LINKS_HINT = _both("本区域含有") + r"\s*\d+\s*" + _both("个链接")
-_TAB_HINT = _both("按下") + r"\s*tab\s*" + _both("键浏览信息")
+_REGION = "(?:" + "|".join(either_script(w) for w in ("视窗区", "导航区", "交互区")) + ")"
+_LINKS_HINT = either_script("本区域含有") + r"\s*\d+\s*" + either_script("个链接")
+_TAB_HINT = either_script("按下") + r"\s*tab\s*" + either_script("键浏览信息")
 PROMPT_RE = re.compile(
     "(?:"
     # 提示:您已进入视窗区1,本区域含有45个链接,按下Tab键浏览信息 / 提示:您已离开导航区1
-    rf"(?:{_both('提示')}{_C})?{_both('您已')}(?:{_both('进入')}|{_both('离开')})\s*{_REGION}\s*\d*"
+    rf"(?:{either_script('提示')}{_C})?{either_script('您已')}(?:{either_script('进入')}|{either_script('离开')})\s*{_REGION}\s*\d*"
     rf"(?:{_SEP}{_LINKS_HINT})?(?:{_SEP}{_TAB_HINT})?"
     # 本区域含有N个链接,按下Tab键浏览信息 on its own
     rf"|{_LINKS_HINT}(?:{_SEP}{_TAB_HINT})?|{_TAB_HINT}"
     # 已打开…页面,本页面是由…个区域组成,操作帮助请按Alt加问号键。
-    rf"|{_both('已打开')}[^,，。\n]{{0,80}}?{_both('页面')}{_SEP}{_both('本页面是由')}"
-    rf"[^。\n]{{0,80}}?{_both('区域组成')}"
-    rf"(?:{_SEP}{_both('操作帮助请按')}\s*alt\s*{_both('加问号键')})?\s*[。.]?"
-    rf"|{_both('操作帮助请按')}\s*alt\s*{_both('加问号键')}\s*[。.]?"
+    rf"|{either_script('已打开')}[^,，。\n]{{0,80}}?{either_script('页面')}{_SEP}{either_script('本页面是由')}"
+    rf"[^。\n]{{0,80}}?{either_script('区域组成')}"
+    rf"(?:{_SEP}{either_script('操作帮助请按')}\s*alt\s*{either_script('加问号键')})?\s*[。.]?"
+    rf"|{either_script('操作帮助请按')}\s*alt\s*{either_script('加问号键')}\s*[。.]?"
     ")",
     re.IGNORECASE,
 )
 # The page-level sentence names the page's <title>; text captures have no other source for it.
 PAGE_TIP_TITLE_RE = re.compile(
-    rf"{_both('已打开')}(?P<title>[^,，。\n]{{1,80}}?)(?:{_both('栏目')})?{_both('页面')}{_SEP}"
-    rf"{_both('本页面是由')}"
+    rf"{either_script('已打开')}(?P<title>[^,，。\n]{{1,80}}?)(?:{either_script('栏目')})?{either_script('页面')}{_SEP}"
+    rf"{either_script('本页面是由')}"
 )
 
 # --- page furniture inside a line --------------------------------------------------------
 # 字体大小：大 中 小 / 【字体：大 中 小】 / 字号：大中小
 FONT_SWITCH_RE = re.compile(
-    rf"[【\[]?\s*(?:{_both('字体')}(?:{_both('大小')})?|{_both('字号')}){_C}?"
+    rf"[【\[]?\s*(?:{either_script('字体')}(?:{either_script('大小')})?|{either_script('字号')}){_C}?"
     r"[【\[（(]?\s*大\s*[|｜/、,，]?\s*中\s*[|｜/、,，]?\s*小\s*[】\]）)]?\s*[】\]]?"
 )
 _PRINT_WORDS = (
-    f"(?:{_both('打印')}|{_both('关闭')})"
-    f"(?:{_both('页面')}|{_both('本页')}|{_both('窗口')}|{_both('本文')}|{_both('此页')})?"
+    f"(?:{either_script('打印')}|{either_script('关闭')})"
+    f"(?:{either_script('页面')}|{either_script('本页')}|{either_script('窗口')}|{either_script('本文')}|{either_script('此页')})?"
 )
 PRINT_BRACKETED_RE = re.compile(rf"[\[【（(]\s*{_PRINT_WORDS}\s*[\]】）)]")
 PRINT_BARE_RE = re.compile(
     "(?:"
-    + "|".join(_both(w) for w in ("打印页面", "关闭页面", "打印本页", "关闭本页", "关闭窗口"))
+    + "|".join(
+        either_script(w) for w in ("打印页面", "关闭页面", "打印本页", "关闭本页", "关闭窗口")
+    )
     + ")"
 )
-SHARE_RE = re.compile(rf"^{_both('分享到')}(?:{_C})?")
+SHARE_RE = re.compile(rf"^{either_script('分享到')}(?:{_C})?")
 BREADCRUMB_RE = re.compile(
-    rf"^(?:(?:{_both('您的')}|{_both('您现在的')})?{_both('当前位置')}|{_both('您现在的位置')}"
-    rf"|{_both('您所在的位置')}|{_both('所在位置')}){_C}?"
+    rf"^(?:(?:{either_script('您的')}|{either_script('您现在的')})?{either_script('当前位置')}|{either_script('您现在的位置')}"
+    rf"|{either_script('您所在的位置')}|{either_script('所在位置')}){_C}?"
 )
-ARTICLE_NAV_RE = re.compile(rf"^(?:{_both('上一篇')}|{_both('下一篇')}){_C}")
+ARTICLE_NAV_RE = re.compile(rf"^(?:{either_script('上一篇')}|{either_script('下一篇')}){_C}")
 
 # --- footer -------------------------------------------------------------------------------
 # Strong markers never occur in article prose; weak ones (承办：, 联系我们, ...) only count when
@@ -105,15 +109,22 @@ ARTICLE_NAV_RE = re.compile(rf"^(?:{_both('上一篇')}|{_both('下一篇')}){_C
 # "本次活动由……主办，……承办" stays.
 FOOTER_STRONG_RE = re.compile(
     "|".join(
-        [_both(w) for w in ("版权所有", "网站标识码", "公网安备", "站长统计")]
-        + [r"ICP\s*" + _both("备"), r"copyright\s*(?:©|\(c\))", rf"{_both('技术支持')}{_C}"]
+        [either_script(w) for w in ("版权所有", "网站标识码", "公网安备", "站长统计")]
+        + [
+            r"ICP\s*" + either_script("备"),
+            r"copyright\s*(?:©|\(c\))",
+            rf"{either_script('技术支持')}{_C}",
+        ]
     ),
     re.IGNORECASE,
 )
 FOOTER_WEAK_RE = re.compile(
     "|".join(
-        [rf"(?:{_both(w)})(?:{_both('单位')})?{_C}" for w in ("主办", "承办", "协办")]
-        + [_both(w) for w in ("备案号", "技术支持", "联系我们", "网站地图", "网站声明")]
+        [
+            rf"(?:{either_script(w)})(?:{either_script('单位')})?{_C}"
+            for w in ("主办", "承办", "协办")
+        ]
+        + [either_script(w) for w in ("备案号", "技术支持", "联系我们", "网站地图", "网站声明")]
     )
 )
 _FOOTER_MAX = 300  # a footer line is short; a paragraph quoting 版权所有 in prose is not
@@ -128,27 +139,11 @@ _ALONE = {
 # fmt: on
 ALONE_RE = re.compile(
     r"^[【\[]?(?:"
-    + "|".join(_both(w) for w in sorted(_ALONE, key=len, reverse=True))
+    + "|".join(either_script(w) for w in sorted(_ALONE, key=len, reverse=True))
     + r")[】\]]?$"
 )
 # Capture debris: runs of ? (bytes the capture could not map), bars, bullets, lone punctuation.
 PUNCT_ONLY_RE = re.compile(r"^[\s?？|｜\-_=*.。…·•、,，:：;；!！~/\\【】\[\]()（）]*$")
-
-# --- whitespace ---------------------------------------------------------------------------
-# NBSP, U+3000 (the CMS indents paragraphs with it) and the other Unicode spaces are all
-# whitespace to str.split(); zero-width characters are not, and are removed first.
-_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-_ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")
-
-
-def normalize_space(text: str) -> str:
-    """One line: Unicode spaces to ASCII, zero-width characters out, runs collapsed, stripped."""
-    for ch in _ZERO_WIDTH:  # substring tests: far cheaper than a regex scan of every line
-        if ch in text:
-            text = _ZERO_WIDTH_RE.sub("", text)
-            break
-    return " ".join(text.split())
-
 
 # Literal needles every match of a pattern contains. A substring test is a memchr-speed scan
 # while each regex scan of a paragraph costs microseconds; content lines almost never hold a
@@ -308,14 +303,14 @@ def remove_toolbar(root, found: list | None = None) -> int:
     return len(found)
 
 
-def remove_hidden(root, page_url: str, styled: list | None = None) -> list[dict]:
+def remove_hidden(root, page_url: str, styled: list | None = None) -> list[Anomaly]:
     """Drop hidden and off-screen elements; report the hidden links that leave the site.
 
     Returns `hidden_offsite_link` anomalies (`detail`: "<href> <text>"), a sign of an
     SEO-spam injection the archivist should know about. `styled` is the elements with a
     style or hidden attribute, when the caller has them from `selectors.scan`.
     """
-    anomalies = []
+    anomalies: list[Anomaly] = []
     hidden = [
         el
         for el in (sel.scan(root).styled if styled is None else styled)

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import re
 
-from crawler.pages.cleaning import _both
+from pipelines.pages.boilerplate import either_script
+from pipelines.records import Guest, Interview, Section, Turn
 
 _C = r"\s*[:：]\s*"
 
 GUEST_RE = re.compile(
-    rf"^(?:{_both('访谈嘉宾')}|{_both('嘉宾')}|{_both('访谈对象')}){_C}(?P<rest>.*)$"
+    rf"^(?:{either_script('访谈嘉宾')}|{either_script('嘉宾')}|{either_script('访谈对象')}){_C}(?P<rest>.*)$"
 )
 SUMMARY_RE = re.compile(
-    rf"^(?:{_both('内容简介')}|{_both('访谈简介')}|{_both('简介')}){_C}(?P<rest>.*)$"
+    rf"^(?:{either_script('内容简介')}|{either_script('访谈简介')}|{either_script('简介')}){_C}(?P<rest>.*)$"
 )
 TRANSCRIPT_RE = re.compile(
-    rf"^(?:{_both('访谈记录')}|{_both('访谈实录')}|{_both('文字实录')}|{_both('访谈内容')})"
+    rf"^(?:{either_script('访谈记录')}|{either_script('访谈实录')}|{either_script('文字实录')}|{either_script('访谈内容')})"
     r"\s*[:：]?\s*$"
 )
 SECTION_RE = re.compile(
-    rf"^(?P<label>{_both('关键词')}\s*(?:\d+|[一二三四五六七八九十]+))\s*(?:[:：]|\s)\s*(?P<topic>.*)$"
+    rf"^(?P<label>{either_script('关键词')}\s*(?:\d+|[一二三四五六七八九十]+))\s*(?:[:：]|\s)\s*(?P<topic>.*)$"
 )
 # A speaker prefix: a short name without punctuation, then a colon. Digits are excluded so a
 # time ("10:30") or a list number never opens a turn.
@@ -43,7 +44,7 @@ GUEST_WORDS = frozenset({"答"})  # Q&A layout: 问 is the host, 答 the guest
 _NOT_SPEAKERS_RE = re.compile(
     "^(?:"
     + "|".join(
-        _both(w)
+        either_script(w)
         for w in (
             "访谈嘉宾",
             "嘉宾",
@@ -79,7 +80,7 @@ _NOT_SPEAKERS_RE = re.compile(
         )
     )
     + r"|(?:"
-    + _both("关键词")
+    + either_script("关键词")
     + r").*)$"
 )
 # Credits after the transcript (责任编辑：…, 来源：…, 文/图：…) end the current turn: they are
@@ -87,7 +88,7 @@ _NOT_SPEAKERS_RE = re.compile(
 CREDIT_RE = re.compile(
     "^(?:"
     + "|".join(
-        _both(w)
+        either_script(w)
         for w in (
             "责任编辑",
             "编辑",
@@ -108,7 +109,7 @@ _TITLE_TRIM = " :：、，,;；/"
 _NAME_LIKE_RE = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
 
 
-def parse_interview(lines: list[str]) -> dict | None:
+def parse_interview(lines: list[str]) -> Interview | None:
     """The `interview` object of the contract, or None when `lines` are not an interview."""
     guest_i = _first(GUEST_RE, lines)
     transcript_i = _first(TRANSCRIPT_RE, lines)
@@ -121,7 +122,7 @@ def parse_interview(lines: list[str]) -> dict | None:
         if not (speakers & HOST_NAMES) or not (speakers - HOST_NAMES):
             return None
 
-    guests = []
+    guests: list[Guest] = []
     if guest_i is not None:
         guests = split_guests(GUEST_RE.match(lines[guest_i]).group("rest"), speakers)
     guest_names = {g["name"] for g in guests}
@@ -168,7 +169,7 @@ def _speakers(lines: list[str], guest_line: str) -> set[str]:
     }
 
 
-def split_guests(text: str, speakers: set[str]) -> list[dict]:
+def split_guests(text: str, speakers: set[str]) -> list[Guest]:
     """`东莞市厚街镇党委书记谢卫东` -> name 谢卫东 (a speaker), title the rest.
 
     The name is the one the guest speaks under in the transcript, whether or not a space
@@ -235,10 +236,10 @@ def _summary(lines: list[str], transcript_i: int | None, start: int) -> str | No
 
 def _turns(
     lines: list[str], speakers: set[str], guest_names: set[str]
-) -> tuple[list[dict], list[dict]]:
-    sections: list[dict] = []
-    turns: list[dict] = []
-    current: dict | None = None
+) -> tuple[list[Section], list[Turn]]:
+    sections: list[Section] = []
+    turns: list[Turn] = []
+    current: Turn | None = None
     expect_headline = False
     for line in lines:
         sm = SECTION_RE.match(line)
