@@ -59,7 +59,7 @@ def run(path: str, url: str | None, out: TextIO, err: TextIO) -> int:
 
 
 def _run_warc(path: str, out: TextIO, err: TextIO) -> int:
-    from pipelines.warcread import WarcReadError, iter_captures
+    from pipelines.warc.reader import WarcReadError, iter_captures
 
     printed = failed = 0
     try:

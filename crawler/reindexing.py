@@ -137,8 +137,8 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
 
     from crawler.pages import is_article_url
     from pipelines.cleaning import CleaningPipeline
-    from pipelines.warcread import WarcReadError, describe, read_warc, site_root_of
-    from pipelines.warcscan import Damage
+    from pipelines.warc.reader import WarcReadError, describe, read_warc, site_root_of
+    from pipelines.warc.scan import Damage
 
     archive = Path(archive_dir)
     if not archive.is_dir():

@@ -319,8 +319,8 @@ def test_a_folder_without_any_warc_is_an_error(tmp_path):
 def test_reading_and_repair_hold_one_record_in_memory_not_the_file(crawl, tmp_path):
     import tracemalloc
 
-    from pipelines.warcfile import complete_prefix_length
-    from pipelines.warcread import read_warc
+    from pipelines.warc.reader import read_warc
+    from pipelines.warc.writer import complete_prefix_length
 
     data = crawl["warc"].read_bytes()
     big = tmp_path / "big.warc.gz"
@@ -349,7 +349,7 @@ def test_reading_and_repair_hold_one_record_in_memory_not_the_file(crawl, tmp_pa
 def test_resync_finds_a_record_whose_marker_straddles_two_reads(crawl, tmp_path, monkeypatch):
     """The forward scan reads in chunks; a `WARC/1.1` line or gzip magic cut by a chunk
     boundary must still be found: every chunk size gives the same records and damage."""
-    from pipelines import warcscan
+    from pipelines.warc import scan as warcscan
 
     data = crawl["warc"].read_bytes()
     recs = crawl["records"]
@@ -375,7 +375,7 @@ def test_resync_finds_a_record_whose_marker_straddles_two_reads(crawl, tmp_path,
 def test_repair_keeps_a_record_marked_truncated_and_cuts_at_real_damage(crawl, tmp_path):
     """WARC-Truncated is a whole record whose payload was cut at capture: reindex refuses it,
     but the repair of a killed crawl's `.open` file must not cut the file there."""
-    from pipelines.warcfile import repair_open_files
+    from pipelines.warc.writer import repair_open_files
 
     data = crawl["warc"].read_bytes()
     recs = crawl["records"]

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines import warcfile
-from pipelines.warcfile import (
+from pipelines.warc import writer as warcfile
+from pipelines.warc.reader import WarcReadError, iter_captures
+from pipelines.warc.writer import (
     PROFILE_IDENTICAL_PAYLOAD_DIGEST,
     PROFILE_SERVER_NOT_MODIFIED,
     RevisitOf,
@@ -29,7 +30,6 @@ from pipelines.warcfile import (
     repair_open_files,
     sha1_digest,
 )
-from pipelines.warcread import WarcReadError, iter_captures
 
 GOLDEN = Path(__file__).parent / "fixtures" / "warc" / "golden.warc"
 WARCIO = str(Path(sys.executable).parent / "warcio")

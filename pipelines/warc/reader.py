@@ -3,7 +3,7 @@
 `read_warc(path)` yields one `Capture` per complete response or revisit record, with the
 payload decoded from its Content-Encoding and the fetch URL mapped back to its canonical
 www.dg.gov.cn URL by the `dgarchive-site-root` of the file's warcinfo, and one `Damage` per
-damaged spot (framing and checks in `pipelines.warcscan`). `iter_captures(path)` is the
+damaged spot (framing and checks in `pipelines.warc.scan`). `iter_captures(path)` is the
 strict form: it stops with WarcReadError at the first damage.
 """
 
@@ -21,8 +21,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
 
 from crawler.config import CANONICAL_ROOT, ConfigError, SiteMap
-from pipelines.warcfile import capture_location, record_status
-from pipelines.warcscan import Damage, RawRecord, scan
+from pipelines.warc.scan import Damage, RawRecord, scan
+from pipelines.warc.writer import capture_location, record_status
 
 
 class WarcReadError(Exception):
@@ -61,7 +61,7 @@ def read_warc(
 ) -> Iterator[Capture | Damage]:
     """Yield the response and revisit records of one WARC file, and a `Damage` per damaged spot.
 
-    Records are framed and verified by `pipelines.warcscan.scan` (complete block, no
+    Records are framed and verified by `pipelines.warc.scan.scan` (complete block, no
     `WARC-Truncated`, block digest, whole gzip member), so a cut or garbled record is never
     yielded as a capture, and the records after the damage still are. A response whose HTTP
     payload is shorter than its `Content-Length`, or whose gzip Content-Encoding stops short,

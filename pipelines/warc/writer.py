@@ -9,7 +9,7 @@ Builder, writer and reader are separate (as in warcio and warcprox):
   rollover at a size limit, and the capture location of every response it writes.
 - `repair_open_files` finishes the `.open` files a killed process left behind.
 
-Reading back lives in `pipelines/warcread.py`.
+Reading back lives in `pipelines.warc.reader`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler import __version__
+from pipelines.warc.scan import Damage, scan
 
 WARC_VERSION = "WARC/1.1"
 PROFILE_SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
@@ -54,14 +54,14 @@ REVISIT_PROFILES = {
 }
 
 
-def _warcio_version() -> str:
+def _version(distribution: str) -> str:
     try:
-        return _dist_version("warcio")
-    except PackageNotFoundError:  # pragma: no cover - warcio imported but not installed?
+        return _dist_version(distribution)
+    except PackageNotFoundError:  # pragma: no cover - run from a checkout never installed
         return "unknown"
 
 
-SOFTWARE = f"dgarchive/{__version__} (warcio/{_warcio_version()})"
+SOFTWARE = f"dgarchive/{_version('dgarchive')} (warcio/{_version('warcio')})"
 
 Header = tuple[str | bytes, str | bytes]
 
@@ -803,11 +803,9 @@ def complete_prefix_length(path: str | os.PathLike) -> int:
     """Length of the longest prefix of a WARC file made of complete, verified records.
 
     A record counts when its block has all its bytes, its block digest (if any) matches, its gzip member ends properly (gzip files) or its trailing CRLF
-    CRLF is there (plain files): the checks of `pipelines.warcscan`, which reads the file a
+    CRLF is there (plain files): the checks of `pipelines.warc.scan`, which reads the file a
     record at a time rather than whole.
     """
-    from pipelines.warcscan import Damage, scan
-
     good = 0
     # A WARC-Truncated record is whole as a record (its payload was cut at capture): kept.
     for item in scan(path, refuse_truncated=False):
