@@ -19,18 +19,12 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
+from pipelines.dates import utc_now
+from pipelines.warc.builders import RevisitOf, new_record_id, sha1_digest
 from pipelines.warc.completeness import check_body
-from pipelines.warc.writer import (
-    HttpHead,
-    RevisitOf,
-    RollingWarcWriter,
-    WarcWriteError,
-    default_reason,
-    new_record_id,
-    repair_open_files,
-    sha1_digest,
-    utc_now,
-)
+from pipelines.warc.heads import HttpHead, default_reason
+from pipelines.warc.repair import repair_open_files
+from pipelines.warc.writer import RollingWarcWriter, WarcWriteError
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider

@@ -33,8 +33,8 @@ from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
 from pipelines.capture import WarcCapture
-from pipelines.warc import writer as warcfile
-from pipelines.warc.writer import PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED
+from pipelines.warc import writer
+from pipelines.warc.builders import PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED
 
 REPO = Path(__file__).resolve().parent.parent
 WARCIO = str(Path(sys.executable).parent / "warcio")
@@ -349,7 +349,7 @@ def test_a_write_error_closes_the_spider_loudly(capture, tmp_path, monkeypatch, 
     def disk_full(fd, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(warcfile, "_write_all", disk_full)
+    monkeypatch.setattr(writer, "_write_all", disk_full)
     with caplog.at_level(logging.CRITICAL, logger="pipelines.capture"):
         request = download(capture, url=URL + "&2")
     assert "warc" not in request.meta

@@ -17,19 +17,17 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.warc import writer as warcfile
-from pipelines.warc.reader import WarcReadError, iter_captures
-from pipelines.warc.writer import (
+from pipelines.warc import heads, members, writer
+from pipelines.warc.builders import (
     PROFILE_IDENTICAL_PAYLOAD_DIGEST,
     PROFILE_SERVER_NOT_MODIFIED,
     RevisitOf,
-    RollingWarcWriter,
     WarcRecordBuilder,
-    WarcWriteError,
-    complete_prefix_length,
-    repair_open_files,
     sha1_digest,
 )
+from pipelines.warc.reader import WarcReadError, iter_captures
+from pipelines.warc.repair import complete_prefix_length, repair_open_files
+from pipelines.warc.writer import RollingWarcWriter, WarcWriteError
 
 GOLDEN = Path(__file__).parent / "fixtures" / "warc" / "golden.warc"
 WARCIO = str(Path(sys.executable).parent / "warcio")
@@ -253,14 +251,14 @@ def test_request_record_has_the_request_line_with_query_and_a_host(tmp_path):
 
 
 def test_host_header_omits_default_port():
-    head = warcfile.http_request_head("https://www.dg.gov.cn/a.html", "GET", [])
+    head = heads.http_request_head("https://www.dg.gov.cn/a.html", "GET", [])
     assert head.raw == b"GET /a.html HTTP/1.1\r\nHost: www.dg.gov.cn\r\n\r\n"
 
 
 def test_reason_falls_back_to_the_standard_phrase_and_may_be_empty():
-    assert warcfile.http_response_head(404, None, []).raw.startswith(b"HTTP/1.1 404 Not Found\r\n")
-    assert warcfile.http_response_head(200, "", []).raw.startswith(b"HTTP/1.1 200\r\n")
-    assert warcfile.http_response_head(599, None, []).raw.startswith(b"HTTP/1.1 599\r\n")
+    assert heads.http_response_head(404, None, []).raw.startswith(b"HTTP/1.1 404 Not Found\r\n")
+    assert heads.http_response_head(200, "", []).raw.startswith(b"HTTP/1.1 200\r\n")
+    assert heads.http_response_head(599, None, []).raw.startswith(b"HTTP/1.1 599\r\n")
 
 
 def test_request_and_response_are_linked_and_name_their_warcinfo(tmp_path):
@@ -469,7 +467,7 @@ def test_warcio_check_cli_fails_on_a_corrupted_payload(tmp_path):
 def test_gzip_member_with_a_stored_payload_is_plain_gzip(size):
     head = b"WARC/1.1\r\nWARC-Type: response\r\n" * 10
     data = head + os.urandom(size) + b"\r\n\r\n"
-    member = warcfile.gzip_member(data, 6, stored_from=len(head))
+    member = members.gzip_member(data, 6, stored_from=len(head))
     assert gzip.decompress(member) == data
     d = zlib.decompressobj(zlib.MAX_WBITS | 16)
     assert d.decompress(member) == data and d.eof and d.unused_data == b""
@@ -583,7 +581,7 @@ def test_a_full_disk_cuts_the_file_back_and_raises_a_clear_error(tmp_path, monke
         os.write(fd, bytes(data[: len(data) // 2]))  # half a record reaches the disk
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(warcfile, "_write_all", disk_full)
+    monkeypatch.setattr(writer, "_write_all", disk_full)
     with pytest.raises(WarcWriteError, match="No space left on device") as excinfo:
         write_article(w)
     assert "last complete record" in str(excinfo.value)
@@ -600,7 +598,7 @@ def test_a_full_disk_on_a_new_file_leaves_nothing_behind(tmp_path, monkeypatch):
     def disk_full(fd, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(warcfile, "_write_all", disk_full)
+    monkeypatch.setattr(writer, "_write_all", disk_full)
     w = make_writer(tmp_path)
     with pytest.raises(WarcWriteError):
         write_article(w)
@@ -622,7 +620,7 @@ def test_one_file_handle_per_file(tmp_path, monkeypatch):
         opened.append(path)
         return real_open(path, *a, **kw)
 
-    monkeypatch.setattr(warcfile.os, "open", counting_open)
+    monkeypatch.setattr(writer.os, "open", counting_open)
     w = make_writer(tmp_path)
     for i in range(10):
         write_article(w, url=f"{URL}&n={i}")

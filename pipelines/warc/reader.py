@@ -21,8 +21,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
 
 from crawler.config import CANONICAL_ROOT, ConfigError, SiteMap
+from pipelines.warc.location import capture_location, record_status
 from pipelines.warc.scan import Damage, RawRecord, scan
-from pipelines.warc.writer import capture_location, record_status
 
 
 class WarcReadError(Exception):
