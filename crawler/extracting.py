@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+from crawler.config import canonical_urls
 from crawler.pages import UnreadablePage, extract_record, is_article_url
 from crawler.pages.encoding import http_charset
 
@@ -63,7 +64,7 @@ def _run_warc(path: str, out: TextIO, err: TextIO) -> int:
 
     printed = failed = 0
     try:
-        for cap in iter_captures(path):
+        for cap in iter_captures(path, canonical_urls=canonical_urls):
             if cap.body is None or cap.status != 200:
                 continue  # revisits point at an earlier capture; redirects and errors hold none
             url = cap.canonical_url or cap.target_uri

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from crawler.config import Column, load_towns
+from crawler.config import Column, canonical_urls, load_towns
 from crawler.exitcodes import ExitCode
 from crawler.records import article_record
 from pipelines.store import RecordStore, column_path_of, ensure_schema, make_engine
@@ -184,7 +184,9 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
         for path in files:
             damaged = 0
             try:
-                for cap in read_warc(path, site_root=roots.get(path)):
+                for cap in read_warc(
+                    path, site_root=roots.get(path), canonical_urls=canonical_urls
+                ):
                     if isinstance(cap, Damage):
                         damaged += 1
                         _say(err, f"warning: {path.name}: {describe(cap)}")

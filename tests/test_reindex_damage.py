@@ -319,6 +319,7 @@ def test_a_folder_without_any_warc_is_an_error(tmp_path):
 def test_reading_and_repair_hold_one_record_in_memory_not_the_file(crawl, tmp_path):
     import tracemalloc
 
+    from crawler.config import canonical_urls
     from pipelines.warc.reader import read_warc
     from pipelines.warc.repair import complete_prefix_length
 
@@ -333,7 +334,8 @@ def test_reading_and_repair_hold_one_record_in_memory_not_the_file(crawl, tmp_pa
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
-        captures = sum(1 for item in read_warc(big) if not hasattr(item, "reason"))
+        items = read_warc(big, canonical_urls=canonical_urls)
+        captures = sum(1 for item in items if not hasattr(item, "reason"))
         read_peak = tracemalloc.get_traced_memory()[1] - base
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]

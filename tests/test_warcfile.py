@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.config import canonical_urls
 from pipelines.warc import heads, members, writer
 from pipelines.warc.builders import (
     PROFILE_IDENTICAL_PAYLOAD_DIGEST,
@@ -31,6 +32,7 @@ from pipelines.warc.writer import RollingWarcWriter, WarcWriteError
 
 GOLDEN = Path(__file__).parent / "fixtures" / "warc" / "golden.warc"
 WARCIO = str(Path(sys.executable).parent / "warcio")
+REPO = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 22, 0, 15, 0, 123456, tzinfo=UTC)
 NO_TIME = timedelta(0)
 URL = "http://127.0.0.1:8123/houjie/cjjs/tshj/content/post_3987862.html?from=list&p=2"
@@ -639,7 +641,7 @@ def test_iter_captures_reads_back_what_was_written(tmp_path):
     w2_loc = write_article(w, url="http://127.0.0.1:8123/houjie/x.html")
     locations.append(w2_loc)
     path = w.close()
-    caps = list(iter_captures(path))
+    caps = list(iter_captures(path, canonical_urls=canonical_urls))
     assert [c.warc_type for c in caps] == ["response", "revisit", "revisit", "response", "response"]
     art = caps[0]
     assert art.target_uri == URL
@@ -687,9 +689,45 @@ def test_iter_captures_keeps_a_body_that_claims_gzip_but_is_not(tmp_path):
 
 def test_iter_captures_without_a_site_root_keeps_canonical_urls(tmp_path):
     w = make_writer(tmp_path, warcinfo_fields={"isPartOf": "x"})
-    write_article(w, url="https://www.dg.gov.cn/houjie/a.html")
-    (cap,) = iter_captures(w.close())
+    write_article(w, url="http://www.dg.gov.cn/houjie/a.html")
+    (cap,) = iter_captures(w.close(), canonical_urls=canonical_urls)
     assert cap.canonical_url == "https://www.dg.gov.cn/houjie/a.html"
+
+
+def test_iter_captures_keeps_fetch_urls_unless_given_the_site_root_mapping(tmp_path):
+    # The reader may not import the configuration: the mapping is the caller's to give.
+    w = make_writer(tmp_path)
+    write_article(w)
+    (cap,) = iter_captures(w.close())
+    assert cap.canonical_url == cap.target_uri == URL
+
+
+def test_a_bad_site_root_in_the_warcinfo_is_a_read_error(tmp_path):
+    w = make_writer(tmp_path, warcinfo_fields={"dgarchive-site-root": "ftp://nowhere"})
+    write_article(w)
+    with pytest.raises(WarcReadError, match="bad dgarchive-site-root in warcinfo"):
+        list(iter_captures(w.close(), canonical_urls=canonical_urls))
+
+
+def test_the_warc_package_imports_neither_scrapy_nor_the_crawler():
+    # pipelines/ never imports crawler/ (docs/architecture.md); only the capture extension
+    # is Scrapy's side. A fresh interpreter, so no other test's imports count.
+    code = (
+        "import pkgutil, importlib, sys, pipelines.warc as p\n"
+        "for m in pkgutil.iter_modules(p.__path__): importlib.import_module(f'{p.__name__}.{m.name}')\n"
+        "print(sorted({n.split('.')[0] for n in sys.modules} & {'crawler', 'scrapy'}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout
+    assert out.strip() == "[]"
+    code = (
+        "import sys, pipelines.capture\nprint('crawler' in {n.split('.')[0] for n in sys.modules})"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout
+    assert out.strip() == "False"
 
 
 def test_iter_captures_raises_warc_read_error_for_unreadable_files(tmp_path):
