@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from urllib.parse import urlsplit, urlunsplit
@@ -231,6 +232,13 @@ class SiteMap:
 
     def column_url(self, column: Column) -> str:
         return self.root + column.path
+
+
+def canonical_urls(site_root: str) -> Callable[[str], str]:
+    """How a crawl of `site_root` ("" for the canonical site) maps its fetch URLs back to
+    canonical ones: what the WARC reader (`pipelines.warc.reader`) is given, as it may not
+    import the configuration. ConfigError for a malformed root."""
+    return SiteMap(site_root or CANONICAL_ROOT).to_canonical
 
 
 def validate_site_root(url: str) -> str:

@@ -14,7 +14,7 @@ received, so this handler records them while Twisted parses the response, and pu
   names as sent, repeated headers repeated), and `request_head` (the request line and
   headers exactly as sent, bytes).
 
-Configure with DOWNLOAD_HANDLERS = {"http": "crawler.downloader.ReasonPhraseDownloadHandler",
+Configure with DOWNLOAD_HANDLERS = {"http": "crawler.downloader.HeadRecordingDownloadHandler",
 "https": ...}.
 """
 
@@ -35,15 +35,14 @@ from scrapy.exceptions import ResponseDataLossError
 from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 
+from pipelines.capture import REASON_META_KEY, WIRE_META_KEY
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.http import Response
     from twisted.web.client import Response as TxResponse
 
 logger = logging.getLogger(__name__)
-
-WIRE_META_KEY = "http_wire"
-REASON_META_KEY = "http_reason"
 
 
 class _HeaderRecordingParser(_LenientHTTPClientParser):
@@ -117,8 +116,12 @@ class _WireKeepingAgent(_ScrapyAgent):
         return super()._cb_bodyready(txresponse, request)
 
 
-class ReasonPhraseDownloadHandler(HTTP11DownloadHandler):
-    """Scrapy's HTTP/1.1 handler, keeping the reason phrase and raw headers in request.meta."""
+class HeadRecordingDownloadHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP/1.1 handler, recording both HTTP heads as they crossed the wire.
+
+    The reason phrase, the response headers as received and the request head as sent go to
+    `request.meta` (the keys `pipelines.capture` defines), for the WARC capture to archive.
+    """
 
     def __init__(self, crawler):
         super().__init__(crawler)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+from crawler.config import canonical_urls
 from pipelines.pages import UnreadablePage, extract_record, is_article_url
 from pipelines.pages.encoding import http_charset
 
@@ -59,11 +60,11 @@ def run(path: str, url: str | None, out: TextIO, err: TextIO) -> int:
 
 
 def _run_warc(path: str, out: TextIO, err: TextIO) -> int:
-    from pipelines.warcread import WarcReadError, iter_captures
+    from pipelines.warc.reader import WarcReadError, iter_captures
 
     printed = failed = 0
     try:
-        for cap in iter_captures(path):
+        for cap in iter_captures(path, canonical_urls=canonical_urls):
             if cap.body is None or cap.status != 200:
                 continue  # revisits point at an earlier capture; redirects and errors hold none
             url = cap.canonical_url or cap.target_uri

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from crawler.config import Column, load_towns
+from crawler.config import Column, canonical_urls, load_towns
 from crawler.exitcodes import ExitCode
 from pipelines.cleaning import CleaningPipeline
 from pipelines.pages import article_record, is_article_url
@@ -142,8 +142,8 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
     """
     from scrapy.exceptions import DropItem
 
-    from pipelines.warcread import WarcReadError, describe, read_warc, site_root_of
-    from pipelines.warcscan import Damage
+    from pipelines.warc.reader import WarcReadError, describe, read_warc, site_root_of
+    from pipelines.warc.scan import Damage
 
     archive = Path(archive_dir)
     if not archive.is_dir():
@@ -189,7 +189,9 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
         for path in files:
             damaged = 0
             try:
-                for cap in read_warc(path, site_root=roots.get(path)):
+                for cap in read_warc(
+                    path, site_root=roots.get(path), canonical_urls=canonical_urls
+                ):
                     if isinstance(cap, Damage):
                         damaged += 1
                         _say(err, f"warning: {path.name}: {describe(cap)}")

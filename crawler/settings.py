@@ -55,8 +55,8 @@ LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 # Keep the real reason phrase of every response for the WARC status line.
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.downloader.ReasonPhraseDownloadHandler",
-    "https": "crawler.downloader.ReasonPhraseDownloadHandler",
+    "http": "crawler.downloader.HeadRecordingDownloadHandler",
+    "https": "crawler.downloader.HeadRecordingDownloadHandler",
 }
 
 # Crawl
@@ -99,7 +99,7 @@ SPIDER_MIDDLEWARES = {
     "crawler.middlewares.ReportedUrlLengthMiddleware": 800,
 }
 EXTENSIONS = {
-    "pipelines.warc.WarcCapture": 100,
+    "pipelines.capture.WarcCapture": 100,
     "crawler.limits.SizeLimit": 150,
     "crawler.report.RunReport": 200,
     "crawler.logs.Progress": 300,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.completeness import check_body, stream_problem
+from pipelines.warc.completeness import check_body, stream_problem
 from tests.e2e import MIRROR_SETTINGS, REPO, Run, _env, dgarchive
 from tests.hostile import HostileSite
 from tests.hostile.cases.limits import gzip_bomb

@@ -319,8 +319,9 @@ def test_a_folder_without_any_warc_is_an_error(tmp_path):
 def test_reading_and_repair_hold_one_record_in_memory_not_the_file(crawl, tmp_path):
     import tracemalloc
 
-    from pipelines.warcfile import complete_prefix_length
-    from pipelines.warcread import read_warc
+    from crawler.config import canonical_urls
+    from pipelines.warc.reader import read_warc
+    from pipelines.warc.repair import complete_prefix_length
 
     data = crawl["warc"].read_bytes()
     big = tmp_path / "big.warc.gz"
@@ -333,7 +334,8 @@ def test_reading_and_repair_hold_one_record_in_memory_not_the_file(crawl, tmp_pa
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
-        captures = sum(1 for item in read_warc(big) if not hasattr(item, "reason"))
+        items = read_warc(big, canonical_urls=canonical_urls)
+        captures = sum(1 for item in items if not hasattr(item, "reason"))
         read_peak = tracemalloc.get_traced_memory()[1] - base
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
@@ -349,7 +351,7 @@ def test_reading_and_repair_hold_one_record_in_memory_not_the_file(crawl, tmp_pa
 def test_resync_finds_a_record_whose_marker_straddles_two_reads(crawl, tmp_path, monkeypatch):
     """The forward scan reads in chunks; a `WARC/1.1` line or gzip magic cut by a chunk
     boundary must still be found: every chunk size gives the same records and damage."""
-    from pipelines import warcscan
+    from pipelines.warc import scan
 
     data = crawl["warc"].read_bytes()
     recs = crawl["records"]
@@ -362,12 +364,12 @@ def test_resync_finds_a_record_whose_marker_straddles_two_reads(crawl, tmp_path,
     plain.write_bytes(text[:5000] + garbage(3000, seed=5) + text[5000:])
 
     def outline(path):
-        return [(type(i).__name__, i.offset, i.end) for i in warcscan.scan(path)]
+        return [(type(i).__name__, i.offset, i.end) for i in scan.scan(path)]
 
     expected = {p: outline(p) for p in (gz, plain)}
     assert all(sum(1 for kind, *_ in e if kind == "Damage") == 1 for e in expected.values())
     for chunk in (5, 7, 11, 4096):
-        monkeypatch.setattr(warcscan, "CHUNK", chunk)
+        monkeypatch.setattr(scan, "CHUNK", chunk)
         for path in (gz, plain):
             assert outline(path) == expected[path], (chunk, path.name)
 
@@ -375,7 +377,7 @@ def test_resync_finds_a_record_whose_marker_straddles_two_reads(crawl, tmp_path,
 def test_repair_keeps_a_record_marked_truncated_and_cuts_at_real_damage(crawl, tmp_path):
     """WARC-Truncated is a whole record whose payload was cut at capture: reindex refuses it,
     but the repair of a killed crawl's `.open` file must not cut the file there."""
-    from pipelines.warcfile import repair_open_files
+    from pipelines.warc.repair import repair_open_files
 
     data = crawl["warc"].read_bytes()
     recs = crawl["records"]

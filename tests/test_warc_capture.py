@@ -32,9 +32,9 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines import warcfile
-from pipelines.warc import WarcCapture
-from pipelines.warcfile import PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED
+from pipelines.capture import WarcCapture
+from pipelines.warc import writer
+from pipelines.warc.builders import PROFILE_IDENTICAL_PAYLOAD_DIGEST, PROFILE_SERVER_NOT_MODIFIED
 
 REPO = Path(__file__).resolve().parent.parent
 WARCIO = str(Path(sys.executable).parent / "warcio")
@@ -349,8 +349,8 @@ def test_a_write_error_closes_the_spider_loudly(capture, tmp_path, monkeypatch, 
     def disk_full(fd, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(warcfile, "_write_all", disk_full)
-    with caplog.at_level(logging.CRITICAL, logger="pipelines.warc"):
+    monkeypatch.setattr(writer, "_write_all", disk_full)
+    with caplog.at_level(logging.CRITICAL, logger="pipelines.capture"):
         request = download(capture, url=URL + "&2")
     assert "warc" not in request.meta
     assert capture.closed_reasons == ["warc_write_error"]
@@ -475,10 +475,10 @@ CRAWL_SCRIPT = textwrap.dedent(
 
     settings = {
         "DOWNLOAD_HANDLERS": {
-            "http": "crawler.downloader.ReasonPhraseDownloadHandler",
-            "https": "crawler.downloader.ReasonPhraseDownloadHandler",
+            "http": "crawler.downloader.HeadRecordingDownloadHandler",
+            "https": "crawler.downloader.HeadRecordingDownloadHandler",
         },
-        "EXTENSIONS": {"pipelines.warc.WarcCapture": 100},
+        "EXTENSIONS": {"pipelines.capture.WarcCapture": 100},
         "WARC_DIR": archive,
         "WARC_CRAWL_ID": "crawl-e2e",
         "ROBOTSTXT_OBEY": True,

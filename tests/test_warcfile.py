@@ -17,23 +17,23 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines import warcfile
+from crawler.config import canonical_urls
 from pipelines.records import CAPTURE_FIELDS
-from pipelines.warcfile import (
+from pipelines.warc import heads, members, writer
+from pipelines.warc.builders import (
     PROFILE_IDENTICAL_PAYLOAD_DIGEST,
     PROFILE_SERVER_NOT_MODIFIED,
     RevisitOf,
-    RollingWarcWriter,
     WarcRecordBuilder,
-    WarcWriteError,
-    complete_prefix_length,
-    repair_open_files,
     sha1_digest,
 )
-from pipelines.warcread import WarcReadError, iter_captures
+from pipelines.warc.reader import WarcReadError, iter_captures
+from pipelines.warc.repair import complete_prefix_length, repair_open_files
+from pipelines.warc.writer import RollingWarcWriter, WarcWriteError
 
 GOLDEN = Path(__file__).parent / "fixtures" / "warc" / "golden.warc"
 WARCIO = str(Path(sys.executable).parent / "warcio")
+REPO = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 22, 0, 15, 0, 123456, tzinfo=UTC)
 NO_TIME = timedelta(0)
 URL = "http://127.0.0.1:8123/houjie/cjjs/tshj/content/post_3987862.html?from=list&p=2"
@@ -254,14 +254,14 @@ def test_request_record_has_the_request_line_with_query_and_a_host(tmp_path):
 
 
 def test_host_header_omits_default_port():
-    head = warcfile.http_request_head("https://www.dg.gov.cn/a.html", "GET", [])
+    head = heads.http_request_head("https://www.dg.gov.cn/a.html", "GET", [])
     assert head.raw == b"GET /a.html HTTP/1.1\r\nHost: www.dg.gov.cn\r\n\r\n"
 
 
 def test_reason_falls_back_to_the_standard_phrase_and_may_be_empty():
-    assert warcfile.http_response_head(404, None, []).raw.startswith(b"HTTP/1.1 404 Not Found\r\n")
-    assert warcfile.http_response_head(200, "", []).raw.startswith(b"HTTP/1.1 200\r\n")
-    assert warcfile.http_response_head(599, None, []).raw.startswith(b"HTTP/1.1 599\r\n")
+    assert heads.http_response_head(404, None, []).raw.startswith(b"HTTP/1.1 404 Not Found\r\n")
+    assert heads.http_response_head(200, "", []).raw.startswith(b"HTTP/1.1 200\r\n")
+    assert heads.http_response_head(599, None, []).raw.startswith(b"HTTP/1.1 599\r\n")
 
 
 def test_request_and_response_are_linked_and_name_their_warcinfo(tmp_path):
@@ -461,7 +461,7 @@ def test_warcio_check_cli_fails_on_a_corrupted_payload(tmp_path):
 def test_gzip_member_with_a_stored_payload_is_plain_gzip(size):
     head = b"WARC/1.1\r\nWARC-Type: response\r\n" * 10
     data = head + os.urandom(size) + b"\r\n\r\n"
-    member = warcfile.gzip_member(data, 6, stored_from=len(head))
+    member = members.gzip_member(data, 6, stored_from=len(head))
     assert gzip.decompress(member) == data
     d = zlib.decompressobj(zlib.MAX_WBITS | 16)
     assert d.decompress(member) == data and d.eof and d.unused_data == b""
@@ -575,7 +575,7 @@ def test_a_full_disk_cuts_the_file_back_and_raises_a_clear_error(tmp_path, monke
         os.write(fd, bytes(data[: len(data) // 2]))  # half a record reaches the disk
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(warcfile, "_write_all", disk_full)
+    monkeypatch.setattr(writer, "_write_all", disk_full)
     with pytest.raises(WarcWriteError, match="No space left on device") as excinfo:
         write_article(w)
     assert "last complete record" in str(excinfo.value)
@@ -592,7 +592,7 @@ def test_a_full_disk_on_a_new_file_leaves_nothing_behind(tmp_path, monkeypatch):
     def disk_full(fd, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(warcfile, "_write_all", disk_full)
+    monkeypatch.setattr(writer, "_write_all", disk_full)
     w = make_writer(tmp_path)
     with pytest.raises(WarcWriteError):
         write_article(w)
@@ -614,7 +614,7 @@ def test_one_file_handle_per_file(tmp_path, monkeypatch):
         opened.append(path)
         return real_open(path, *a, **kw)
 
-    monkeypatch.setattr(warcfile.os, "open", counting_open)
+    monkeypatch.setattr(writer.os, "open", counting_open)
     w = make_writer(tmp_path)
     for i in range(10):
         write_article(w, url=f"{URL}&n={i}")
@@ -633,7 +633,7 @@ def test_iter_captures_reads_back_what_was_written(tmp_path):
     w2_loc = write_article(w, url="http://127.0.0.1:8123/houjie/x.html")
     locations.append(w2_loc)
     path = w.close()
-    caps = list(iter_captures(path))
+    caps = list(iter_captures(path, canonical_urls=canonical_urls))
     assert [c.warc_type for c in caps] == ["response", "revisit", "revisit", "response", "response"]
     art = caps[0]
     assert art.target_uri == URL
@@ -681,9 +681,45 @@ def test_iter_captures_keeps_a_body_that_claims_gzip_but_is_not(tmp_path):
 
 def test_iter_captures_without_a_site_root_keeps_canonical_urls(tmp_path):
     w = make_writer(tmp_path, warcinfo_fields={"isPartOf": "x"})
-    write_article(w, url="https://www.dg.gov.cn/houjie/a.html")
-    (cap,) = iter_captures(w.close())
+    write_article(w, url="http://www.dg.gov.cn/houjie/a.html")
+    (cap,) = iter_captures(w.close(), canonical_urls=canonical_urls)
     assert cap.canonical_url == "https://www.dg.gov.cn/houjie/a.html"
+
+
+def test_iter_captures_keeps_fetch_urls_unless_given_the_site_root_mapping(tmp_path):
+    # The reader may not import the configuration: the mapping is the caller's to give.
+    w = make_writer(tmp_path)
+    write_article(w)
+    (cap,) = iter_captures(w.close())
+    assert cap.canonical_url == cap.target_uri == URL
+
+
+def test_a_bad_site_root_in_the_warcinfo_is_a_read_error(tmp_path):
+    w = make_writer(tmp_path, warcinfo_fields={"dgarchive-site-root": "ftp://nowhere"})
+    write_article(w)
+    with pytest.raises(WarcReadError, match="bad dgarchive-site-root in warcinfo"):
+        list(iter_captures(w.close(), canonical_urls=canonical_urls))
+
+
+def test_the_warc_package_imports_neither_scrapy_nor_the_crawler():
+    # pipelines/ never imports crawler/ (docs/architecture.md); only the capture extension
+    # is Scrapy's side. A fresh interpreter, so no other test's imports count.
+    code = (
+        "import pkgutil, importlib, sys, pipelines.warc as p\n"
+        "for m in pkgutil.iter_modules(p.__path__): importlib.import_module(f'{p.__name__}.{m.name}')\n"
+        "print(sorted({n.split('.')[0] for n in sys.modules} & {'crawler', 'scrapy'}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout
+    assert out.strip() == "[]"
+    code = (
+        "import sys, pipelines.capture\nprint('crawler' in {n.split('.')[0] for n in sys.modules})"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout
+    assert out.strip() == "False"
 
 
 def test_iter_captures_raises_warc_read_error_for_unreadable_files(tmp_path):

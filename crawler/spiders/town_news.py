@@ -288,7 +288,7 @@ class TownNewsSpider(scrapy.Spider):
     def parse_article(self, response: Response, column: Column):
         """A record only from a whole body of a plausible article; anything else is reported.
 
-        The capture judged the body as received (`pipelines.completeness`: cut download,
+        The capture judged the body as received (`pipelines.warc.completeness`: cut download,
         length not met, gzip stream cut short) and the size limit may have stopped it
         (`crawler.limits`); the page object refuses error and maintenance templates,
         framesets, plain text and pages without a body or title (`NotAnArticle`). A refused

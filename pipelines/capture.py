@@ -1,8 +1,8 @@
-"""WarcCapture: archive every HTTP exchange of a crawl as WARC records. Scrapy side of capture.
+"""WarcCapture, the Scrapy extension that archives every HTTP exchange of a crawl. Scrapy side.
 
 It listens on `response_downloaded`, which fires before the downloader middlewares (so
 before HttpCompressionMiddleware decodes gzip): the body it sees is the payload as it came
-off the wire. File handling lives in `pipelines/warcfile.py` (no Scrapy there).
+off the wire. Records and files are `pipelines.warc` (no Scrapy there).
 """
 
 from __future__ import annotations
@@ -19,19 +19,12 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.downloader import WIRE_META_KEY
-from pipelines.completeness import check_body
-from pipelines.warcfile import (
-    HttpHead,
-    RevisitOf,
-    RollingWarcWriter,
-    WarcWriteError,
-    default_reason,
-    new_record_id,
-    repair_open_files,
-    sha1_digest,
-    utc_now,
-)
+from pipelines.dates import utc_now
+from pipelines.warc.builders import RevisitOf, new_record_id, sha1_digest
+from pipelines.warc.completeness import check_body
+from pipelines.warc.heads import HttpHead, default_reason
+from pipelines.warc.repair import repair_open_files
+from pipelines.warc.writer import RollingWarcWriter, WarcWriteError
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -42,10 +35,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# in, from the download handler (crawler/downloader.py): the reason phrase as received (str),
+# and the heads as they crossed the wire (dict: url, status, protocol, reason, headers,
+# request_head). Defined here, the side that reads them, so the handler imports this module.
+REASON_META_KEY = "http_reason"
+WIRE_META_KEY = "http_wire"
 REVISIT_META_KEY = "dgarchive_revisit"  # in: the stored capture of the previous fetch
 LOCATION_META_KEY = "warc"  # out: the capture location (docs/architecture.md)
 REVISIT_PROFILE_META_KEY = "warc_revisit"  # out: the revisit profile, when one was written
-# out: why the archived body is not whole (str), absent when it is (pipelines/completeness.py)
+# out: why the archived body is not whole (str), absent when it is (pipelines/warc/completeness.py)
 INCOMPLETE_META_KEY = "dgarchive_incomplete"
 
 
@@ -64,7 +62,7 @@ class WarcCapture:
       WARC_MAX_SIZE (1_000_000_000 bytes), WARC_CRAWL_ID (a new uuid; warcinfo isPartOf),
       and for warcinfo: ROBOTSTXT_OBEY, USER_AGENT, CRAWL_SITE_ROOT.
 
-    Completeness: each response body is judged as received (`pipelines.completeness`): a
+    Completeness: each response body is judged as received (`pipelines.warc.completeness`): a
     cut capture gets `WARC-Truncated`, and any reason the body is not whole (cut download,
     Content-Length not met, gzip stream cut short or inflating past DOWNLOAD_MAXSIZE, a
     close-delimited page without `</html>`) goes to `request.meta["dgarchive_incomplete"]`,
@@ -206,7 +204,7 @@ class WarcCapture:
             protocol = "HTTP/1.1"  # HTTP/2 has no status line; WARC readers expect HTTP/1.x
         reason = (wire or {}).get("reason")
         if reason is None:
-            reason = request.meta.get("http_reason")
+            reason = request.meta.get(REASON_META_KEY)
         if reason is None:
             reason = default_reason(response.status)
         if wire is not None:

@@ -3,8 +3,11 @@
 `read_warc(path)` yields one `Capture` per complete response or revisit record, with the
 payload decoded from its Content-Encoding and the fetch URL mapped back to its canonical
 www.dg.gov.cn URL by the `dgarchive-site-root` of the file's warcinfo, and one `Damage` per
-damaged spot (framing and checks in `pipelines.warcscan`). `iter_captures(path)` is the
+damaged spot (framing and checks in `pipelines.warc.scan`). `iter_captures(path)` is the
 strict form: it stops with WarcReadError at the first damage.
+
+How a site root maps URLs is the configuration's business (`crawler.config.canonical_urls`):
+the caller passes it in as `canonical_urls`, so this module imports nothing of `crawler`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import io
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from warcio.archiveiterator import ArchiveIterator
@@ -20,9 +23,21 @@ from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
 
-from crawler.config import CANONICAL_ROOT, ConfigError, SiteMap
-from pipelines.warcfile import capture_location, record_status
-from pipelines.warcscan import Damage, RawRecord, scan
+from pipelines.warc.location import capture_location, record_status
+from pipelines.warc.scan import Damage, RawRecord, scan
+
+# A crawl's site root as its warcinfo names it ("" for the canonical site) -> the function that
+# maps that crawl's fetch URLs to canonical URLs; ValueError for a root it refuses.
+CanonicalUrls = Callable[[str], Callable[[str], str]]
+
+
+def _as_fetched(site_root: str) -> Callable[[str], str]:
+    """The default `CanonicalUrls`: URLs stay as fetched, whatever the site root."""
+    return _same_url
+
+
+def _same_url(url: str) -> str:
+    return url
 
 
 class WarcReadError(Exception):
@@ -57,22 +72,27 @@ class Capture:
 
 
 def read_warc(
-    path: str | os.PathLike, *, check_digests: bool = True, site_root: str | None = None
+    path: str | os.PathLike,
+    *,
+    check_digests: bool = True,
+    site_root: str | None = None,
+    canonical_urls: CanonicalUrls = _as_fetched,
 ) -> Iterator[Capture | Damage]:
     """Yield the response and revisit records of one WARC file, and a `Damage` per damaged spot.
 
-    Records are framed and verified by `pipelines.warcscan.scan` (complete block, no
+    Records are framed and verified by `pipelines.warc.scan.scan` (complete block, no
     `WARC-Truncated`, block digest, whole gzip member), so a cut or garbled record is never
     yielded as a capture, and the records after the damage still are. A response whose HTTP
     payload is shorter than its `Content-Length`, or whose gzip Content-Encoding stops short,
     and (with `check_digests`) one whose payload digest does not match, is a `Damage` too.
     `site_root` maps fetch URLs until the file's own warcinfo is read (for a file whose
-    warcinfo is damaged; see `site_root_of`). Raises WarcReadError only for a file that
-    cannot be opened or read.
+    warcinfo is damaged; see `site_root_of`); `canonical_urls` turns a site root into that
+    mapping (the default keeps URLs as fetched). Raises WarcReadError only for a file that
+    cannot be opened or read, or whose site root `canonical_urls` refuses.
     """
     path = os.fspath(path)
     name = os.path.basename(path)
-    sitemap = _sitemap(site_root, path)
+    to_canonical = _to_canonical(canonical_urls, site_root, path)
     pending: Capture | None = None  # a 304 revisit, until its metadata record is read
     try:
         for item in scan(path):
@@ -87,7 +107,8 @@ def read_warc(
             rec_type = record.rec_type
             if rec_type == "warcinfo":
                 fields = _warc_fields(payload or b"")
-                sitemap = _sitemap(fields.get("dgarchive-site-root"), path)
+                site = fields.get("dgarchive-site-root")
+                to_canonical = _to_canonical(canonical_urls, site, path)
                 continue
             if rec_type == "metadata" and pending is not None:
                 refers = record.rec_headers.get_header("WARC-Refers-To")
@@ -108,7 +129,7 @@ def read_warc(
                     continue
             location = capture_location(record, name, item.offset, item.length)
             capture = _capture(
-                record, payload if rec_type == "response" else None, location, sitemap
+                record, payload if rec_type == "response" else None, location, to_canonical
             )
             if rec_type == "revisit" and record.http_headers is None:
                 pending = capture
@@ -136,13 +157,18 @@ def site_root_of(path: str | os.PathLike) -> str | None:
     return None
 
 
-def iter_captures(path: str | os.PathLike, *, check_digests: bool = True) -> Iterator[Capture]:
+def iter_captures(
+    path: str | os.PathLike,
+    *,
+    check_digests: bool = True,
+    canonical_urls: CanonicalUrls = _as_fetched,
+) -> Iterator[Capture]:
     """Yield the response and revisit records of one WARC file (`.warc.gz` or `.warc`).
 
     Raises WarcReadError for a file that cannot be opened, and at the first damaged spot
     (cut or garbled record, digest mismatch, `WARC-Truncated`); `read_warc` reads past damage.
     """
-    for item in read_warc(path, check_digests=check_digests):
+    for item in read_warc(path, check_digests=check_digests, canonical_urls=canonical_urls):
         if isinstance(item, Damage):
             raise WarcReadError(f"{os.fspath(path)}: {describe(item)}")
         yield item
@@ -219,7 +245,9 @@ def _not_modified_head(data: bytes) -> StatusAndHeaders | None:
     return StatusAndHeaders(statusline, headers, protocol=protocol)
 
 
-def _capture(record, payload: bytes | None, location: dict, sitemap: SiteMap) -> Capture:
+def _capture(
+    record, payload: bytes | None, location: dict, to_canonical: Callable[[str], str]
+) -> Capture:
     head = record.http_headers
     content_type = head.get_header("Content-Type") if head else None
     body = _decode(payload, head.get_header("Content-Encoding") if head else None)
@@ -237,7 +265,7 @@ def _capture(record, payload: bytes | None, location: dict, sitemap: SiteMap) ->
     return Capture(
         warc_type=record.rec_type,
         target_uri=target,
-        canonical_url=sitemap.to_canonical(target) if target else target,
+        canonical_url=to_canonical(target) if target else target,
         status=record_status(record),
         content_type=content_type,
         encoding=_charset(content_type),
@@ -287,10 +315,10 @@ def _warc_fields(data: bytes) -> dict[str, str]:
     return fields
 
 
-def _sitemap(site_root: str | None, path: str) -> SiteMap:
-    if not site_root:
-        return SiteMap(CANONICAL_ROOT)
+def _to_canonical(
+    canonical_urls: CanonicalUrls, site_root: str | None, path: str
+) -> Callable[[str], str]:
     try:
-        return SiteMap(site_root)
-    except ConfigError as exc:
+        return canonical_urls(site_root or "")
+    except ValueError as exc:
         raise WarcReadError(f"{path}: bad dgarchive-site-root in warcinfo: {exc}") from exc

@@ -15,7 +15,7 @@ yields a `RawRecord` for each complete record and a `Damage` for each damaged sp
 
 warcio's ArchiveIterator reads past such damage silently (a cut block is just short) or stops
 at it, and prints the bytes it could not parse to stderr; the reader and the repair of `.open`
-files (`pipelines.warcfile.complete_prefix_length`) both frame records here instead, and hand
+files (`pipelines.warc.repair.complete_prefix_length`) both frame records here instead, and hand
 only verified records to warcio to parse.
 """
 
