@@ -183,7 +183,7 @@ class SiteMap:
     and a live crawl describe the same articles.
     """
 
-    def __init__(self, site_root: str = CANONICAL_ROOT):
+    def __init__(self, site_root: str = CANONICAL_ROOT) -> None:
         self.root = validate_site_root(site_root)
         parts = urlsplit(self.root)
         self._scheme, self._netloc, self._path = parts.scheme, parts.netloc, parts.path

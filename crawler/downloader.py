@@ -123,7 +123,7 @@ class HeadRecordingDownloadHandler(HTTP11DownloadHandler):
     `request.meta` (the keys `pipelines.capture` defines), for the WARC capture to archive.
     """
 
-    def __init__(self, crawler):
+    def __init__(self, crawler) -> None:
         super().__init__(crawler)
         self._pool._factory = _HeaderRecordingFactory
 

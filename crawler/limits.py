@@ -39,7 +39,7 @@ CUT_META_KEY = "dgarchive_cut"  # the reason, once a download was stopped here
 
 
 class SizeLimit:
-    def __init__(self, max_size: int, stats: Any):
+    def __init__(self, max_size: int, stats: Any) -> None:
         self.max_size = max_size
         self.stats = stats
 

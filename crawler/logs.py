@@ -74,7 +74,7 @@ class JsonFormatter(logging.Formatter):
 class _Threshold(logging.Filter):
     """Pass records at `level` or above, and the run summary whatever its level."""
 
-    def __init__(self, level: int):
+    def __init__(self, level: int) -> None:
         super().__init__()
         self.level = level
 
@@ -98,7 +98,7 @@ class _NetworkErrorsInOneLine(logging.Filter):
     DEBUG the traceback of a network error is replaced by its one-line message.
     """
 
-    def __init__(self, threshold: int):
+    def __init__(self, threshold: int) -> None:
         super().__init__()
         self.threshold = threshold
 
@@ -147,7 +147,7 @@ def configure_logging(
     `quiet` shows only warnings and errors, plus the run's one-line summary (so a cron mail
     or log still says how each run ended). Calling it again replaces the handler. Returns it.
     """
-    global _installed  # noqa: PLW0603 - one root handler per process
+    global _installed
     if fmt not in ("text", "json"):
         raise ValueError(f"unknown log format: {fmt!r} (text or json)")
     threshold = _level(level)
@@ -184,7 +184,7 @@ class StatusLine:
     before a log record is written, and a last root handler draws it again after.
     """
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.text = ""
         self._drawn = False
@@ -228,7 +228,7 @@ class StatusLine:
 
 
 class _EraseFirst(logging.Filter):
-    def __init__(self, line: StatusLine):
+    def __init__(self, line: StatusLine) -> None:
         super().__init__()
         self.line = line
 
@@ -238,7 +238,7 @@ class _EraseFirst(logging.Filter):
 
 
 class _RedrawAfter(logging.Handler):
-    def __init__(self, line: StatusLine):
+    def __init__(self, line: StatusLine) -> None:
         super().__init__()
         self.line = line
 
@@ -272,7 +272,7 @@ class Progress:
         interval: float = 2.0,
         log_interval: float = 60.0,
         clock: Any = time.monotonic,
-    ):
+    ) -> None:
         self.stats = stats
         self.stream = sys.stderr if stream is None else stream
         isatty = getattr(self.stream, "isatty", None)

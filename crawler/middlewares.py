@@ -206,7 +206,7 @@ class RetryAfterMiddleware(RetryMiddleware):
 
     STATUSES = (429, 503)
 
-    def __init__(self, settings: Any):
+    def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.max_after = settings.getfloat("RETRY_AFTER_MAX", 300)
 

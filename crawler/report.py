@@ -201,7 +201,7 @@ class RunReport:
         report_file: str | os.PathLike[str] | None = None,
         run_id: str | None = None,
         clock: Callable[[], datetime] = _utcnow,
-    ):
+    ) -> None:
         self.stats = stats
         self.report_file = Path(report_file) if report_file else None
         self.run_id = run_id or str(uuid.uuid4())
@@ -339,7 +339,7 @@ class FailureRecorder:
     (`IgnoreRequest`, e.g. robots.txt) are not failures.
     """
 
-    def __init__(self, stats: Any):
+    def __init__(self, stats: Any) -> None:
         self.stats = stats
 
     @classmethod

@@ -39,7 +39,7 @@ LOCK_NAME = ".dgarchive.lock"
 class LockHeldError(RuntimeError):
     """Another live process holds the lock. `holder` is its JSON record, or None if unreadable."""
 
-    def __init__(self, path: Path | str, holder: dict[str, Any] | None):
+    def __init__(self, path: Path | str, holder: dict[str, Any] | None) -> None:
         self.path = path
         self.holder = holder
         super().__init__(f"another crawl holds {path}: {describe_holder(holder)}")
@@ -96,7 +96,7 @@ class RunLock:
         *,
         run_id: str | None = None,
         argv: Sequence[str] | None = None,
-    ):
+    ) -> None:
         self.path = Path(path)
         self.run_id = run_id
         self.argv = list(sys.argv if argv is None else argv)
@@ -207,7 +207,7 @@ class MultiLock:
         *,
         run_id: str | None = None,
         argv: Sequence[str] | None = None,
-    ):
+    ) -> None:
         unique: dict[Path, None] = {}
         for p in paths:
             unique.setdefault(_canonical(Path(p)), None)
@@ -278,7 +278,7 @@ class DatabaseLock:
     A database that is not PostgreSQL needs no lock here (SQLite files have `RunLock`).
     """
 
-    def __init__(self, db_url: str, *, run_id: str | None = None):
+    def __init__(self, db_url: str, *, run_id: str | None = None) -> None:
         self.db_url = db_url
         self.run_id = run_id
         self._engine = None
@@ -334,7 +334,7 @@ class DatabaseLock:
         if conn is not None:
             try:
                 conn.close()  # ends the session, and with it the advisory lock
-            except Exception:  # noqa: BLE001 - the server drops the lock with the session
+            except Exception:
                 logger.debug("closing the database lock connection failed", exc_info=True)
         engine, self._engine = self._engine, None
         if engine is not None:

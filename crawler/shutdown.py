@@ -33,7 +33,7 @@ class ShutdownSignals:
     """Install with `install()` once the reactor runs (`addSystemEventTrigger("after",
     "startup", ...)`); `process` is the `CrawlerProcess` running the crawl."""
 
-    def __init__(self, process: Any):
+    def __init__(self, process: Any) -> None:
         self.process = process
         self.received = 0
 

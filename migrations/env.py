@@ -25,7 +25,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = Base.metadata
 
 
-def include_object(obj, name, type_, reflected, compare_to):
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Leave out what the migrations create by hand and the models do not describe: the
     views, the SQLite FTS5 table and its shadow tables, the PostgreSQL trigram indexes."""
     if type_ == "table" and name and (name in VIEWS or name.startswith(FTS_TABLE)):
@@ -35,7 +35,7 @@ def include_object(obj, name, type_, reflected, compare_to):
     return True
 
 
-def render_item(type_, obj, autogen_context):
+def render_item(type_, obj, autogen_context) -> str | bool:
     """Render the store's UTC timestamp type as the plain column type it stores."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

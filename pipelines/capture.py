@@ -92,7 +92,7 @@ class WarcCapture:
         hostname: str | None = None,
         gzip: bool = True,
         max_body_size: int = 0,
-    ):
+    ) -> None:
         self.directory = directory
         self.max_body_size = max_body_size
         self.crawl_id = crawl_id or str(uuid.uuid4())

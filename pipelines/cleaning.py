@@ -40,7 +40,7 @@ class CleaningPipeline:
     Settings: none. Stats: `cleaning/items`, `cleaning/dropped_no_url`.
     """
 
-    def __init__(self, stats: Any = None):
+    def __init__(self, stats: Any = None) -> None:
         self.stats = stats
 
     @classmethod

@@ -108,7 +108,7 @@ class RecordStore(store.RecordStore):
     """Transitional: `RecordStore` as the writer below (and older callers) build it, with
     the bundled town configuration naming new town and column rows, as before the split."""
 
-    def __init__(self, engine: Engine | str | URL, *, towns: Iterable[TownLike] | None = None):
+    def __init__(self, engine: Engine | str | URL, *, towns: Iterable[TownLike] | None = None) -> None:
         super().__init__(engine, towns=_configured_towns() if towns is None else towns)
 
 
@@ -249,7 +249,7 @@ class DatabasePipeline:
         stats: Any = None,
         stop_crawl: Callable[[str], None] | None = None,
         writer: str = "process",
-    ):
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"DB_BATCH_SIZE must be >= 1, got {batch_size}")
         if writer not in ("process", "thread"):

@@ -129,7 +129,7 @@ class PgCluster:
             "initdb",
         )
         self.port = free_port()
-        log = open(self.dir / "server.log", "wb")  # noqa: SIM115 - closed in stop()
+        log = open(self.dir / "server.log", "wb")
         self._log = log
         opts = [a for o in SERVER_OPTIONS for a in ("-c", o)]
         self.proc = subprocess.Popen(

@@ -53,7 +53,7 @@ def pywb_server(
     _run([str(BIN / "wb-manager"), "add", COLLECTION, *paths], root)
 
     port = _free_port()
-    log = open(root / f"wayback-{port}.log", "wb")  # noqa: SIM115 - closed below
+    log = open(root / f"wayback-{port}.log", "wb")
     proc = subprocess.Popen(
         [str(BIN / "wayback"), "-b", "127.0.0.1", "-p", str(port)],
         cwd=root,

@@ -273,7 +273,7 @@ def test_clean_text_lines_splits_keeps_order_and_drops_empties() -> None:
 # --- the simplified/traditional table ---------------------------------------------------------------
 @pytest.mark.parametrize("config", ["s2t", "s2hk", "s2tw"])
 def test_every_pattern_word_matches_its_traditional_forms(config: str) -> None:
-    import pipelines.pages.article  # noqa: F401 - register the words of every pattern module
+    import pipelines.pages.article
     import pipelines.pages.interview  # noqa: F401
 
     conv = opencc.OpenCC(config)

@@ -71,7 +71,7 @@ class TownNewsSpider(scrapy.Spider):
         full: bool | str = False,
         known: dict[str, dict] | None = None,
         **kwargs: Any,
-    ):
+    ) -> None:
         super().__init__(**kwargs)
         self.town_slugs = _split(town)
         self.column_paths = _split(column)
@@ -345,12 +345,12 @@ class TownNewsSpider(scrapy.Spider):
             yield from self._requisites([i["src"] for i in record.get("images", [])], column)
         yield record
 
-    def parse_requisite(self, response: Response):
+    def parse_requisite(self, response: Response) -> None:
         return None  # archived by the capture; nothing to extract
 
     # -- failures ----------------------------------------------------------------------
 
-    def on_error(self, failure):
+    def on_error(self, failure) -> None:
         request = failure.request
         if failure.check(HttpError):
             response = failure.value.response

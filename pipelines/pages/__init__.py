@@ -35,7 +35,7 @@ def extract_record(body: bytes | str, url: str, *, encoding: str | None = None) 
     return ArticlePage(body, url, encoding=encoding).to_record()
 
 
-class NotAnArticle(ValueError):  # noqa: N818 - it names what the page is, not an error
+class NotAnArticle(ValueError):
     """The page is archived but is no complete, plausible article: no record is stored.
 
     Its message is the reason the crawl reports under the article's URL.

@@ -89,7 +89,7 @@ class ArticlePage:
     or text; `url` is the canonical URL, kept as given and used to resolve image links.
     """
 
-    def __init__(self, body: bytes | str, url: str, *, encoding: str | None = None):
+    def __init__(self, body: bytes | str, url: str, *, encoding: str | None = None) -> None:
         self.url = url
         decoded = decode_body(body, encoding)
         self.anomalies: list[Anomaly] = list(decoded.anomalies)

@@ -80,7 +80,7 @@ def _sqlite_engine(parsed: URL, shown: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA foreign_keys = ON")
             try:
                 cur.execute("PRAGMA journal_mode = WAL")
-            except Exception as exc:  # noqa: BLE001 - a read-only file cannot switch modes
+            except Exception as exc:
                 if "readonly" not in str(exc).lower() and "read-only" not in str(exc).lower():
                     raise
         finally:

@@ -62,7 +62,7 @@ class RecordStore:
     WARC-Record-ID) is skipped entirely.
     """
 
-    def __init__(self, engine: Engine | str | URL, *, towns: Iterable[TownLike] = ()):
+    def __init__(self, engine: Engine | str | URL, *, towns: Iterable[TownLike] = ()) -> None:
         """`towns`: the configured towns (with their columns), which name the town and
         column rows a record creates; without them a new town is named by its slug."""
         self.labels = SiteLabels.of(towns)

@@ -70,7 +70,7 @@ class WarcRecordBuilder:
         clock: Callable[[], datetime] = utc_now,
         id_factory: Callable[[], str] = new_record_id,
         warc_version: str = WARC_VERSION,
-    ):
+    ) -> None:
         self.clock = clock
         self.id_factory = id_factory
         self.warc_version = warc_version

@@ -38,7 +38,7 @@ class HttpHead(StatusAndHeaders):
         first_line: bytes,
         headers: Sequence[tuple[bytes, bytes]],
         raw: bytes | None = None,
-    ):
+    ) -> None:
         if raw is None:
             raw = first_line + b"\r\n"
             raw += b"".join(n + b": " + v + b"\r\n" for n, v in headers) + b"\r\n"
@@ -60,10 +60,10 @@ class HttpHead(StatusAndHeaders):
                 pairs.append((name, value.strip()))
         return cls(first, pairs, raw)
 
-    def compute_headers_buffer(self, header_filter=None) -> None:  # noqa: ARG002 - warcio API
+    def compute_headers_buffer(self, header_filter=None) -> None:
         self.headers_buff = self.raw
 
-    def to_bytes(self, filter_func=None, encoding="utf-8") -> bytes:  # noqa: ARG002
+    def to_bytes(self, filter_func=None, encoding="utf-8") -> bytes:
         return self.raw
 
 

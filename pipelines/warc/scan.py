@@ -72,7 +72,7 @@ class _Broken(Exception):
 class _Refused(Exception):
     """A well-framed record that is not complete (truncated, digest mismatch); skip to `end`."""
 
-    def __init__(self, reason: str, end: int):
+    def __init__(self, reason: str, end: int) -> None:
         super().__init__(reason)
         self.end = end
 

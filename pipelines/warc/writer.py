@@ -84,7 +84,7 @@ class RollingWarcWriter:
         compresslevel: int = 6,
         software: str = SOFTWARE,
         fsync_interval: float = 1.0,
-    ):
+    ) -> None:
         self.directory = os.fspath(directory)
         self.prefix = prefix
         self.max_size = max_size

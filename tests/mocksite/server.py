@@ -553,7 +553,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's name
+    def log_message(self, format: str, *args) -> None:
         pass  # silent: per-request logging would cost more than serving
 
     def handle_one_request(self) -> None:
