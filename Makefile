@@ -22,8 +22,10 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
+# Style and types (ruff), and the import layers of docs/architecture.md (import-linter).
 lint: install
 	$(BIN)/ruff check crawler pipelines migrations tests bench
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python -m bench $(ARGS)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured, StopDownload
 
-from crawler.report import record_failure
+from pipelines.failures import record_failure
 
 if TYPE_CHECKING:
     from scrapy import Request

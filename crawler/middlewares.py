@@ -35,7 +35,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
 from crawler.config import normalize_url
-from crawler.report import record_failure
+from pipelines.failures import record_failure
 
 if TYPE_CHECKING:
     from scrapy.http import Response

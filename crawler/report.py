@@ -29,15 +29,14 @@ from crawler.exitcodes import (
     cause_of,
     exit_code_for,
 )
+from pipelines.failures import FAILURES_KEY, record_failure
 
 logger = logging.getLogger(__name__)
 
-FAILURES_KEY = "crawl/failures"
 # A component's own finish reason for a failure found after the close reason was fixed (the
 # database pipeline's last batch is written while the spider closes): it wins over
 # `finished` and `shutdown`, so such a run cannot exit 0 or 130.
 STORE_FAILURE_KEY = "db/failure"
-REASON_MAX = 300  # a reason is one line for an operator, not a traceback
 
 # Report counters and the stats keys they are read from (0 when a component never counted).
 COUNTERS: dict[str, str] = {
@@ -52,25 +51,6 @@ COUNTERS: dict[str, str] = {
     "items_dropped": "item_dropped_count",
 }
 STATUS_PREFIX = "downloader/response_status_count/"
-
-
-def record_failure(stats: Any, url: str, reason: str) -> bool:
-    """Add `{"url", "reason"}` to the stats list `crawl/failures`; False if `url` is in it.
-
-    One entry per URL: the first reason seen wins (e.g. `HTTP 404` from the response, not
-    the spider's errback repeating it).
-    """
-    failures = stats.get_value(FAILURES_KEY)
-    if failures is None:
-        failures = []
-    elif any(f["url"] == url for f in failures):
-        return False
-    reason = " ".join(str(reason).split())
-    if len(reason) > REASON_MAX:
-        reason = reason[: REASON_MAX - 1] + "…"
-    failures.append({"url": url, "reason": reason})
-    stats.set_value(FAILURES_KEY, failures)
-    return True
 
 
 def failure_reason(error: BaseException | Any) -> str:

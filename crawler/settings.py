@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from crawler import __version__
+from crawler.config import load_towns
 
 # Scrapy's cookie middleware asks tldextract for the public suffix list, which by default
 # downloads it from the internet on first use. The bundled snapshot is enough to scope
@@ -80,6 +81,9 @@ WARC_MAX_SIZE = 1_000_000_000
 # Storage
 DB_ENABLED = True
 DB_URL = os.environ.get("DGARCHIVE_DB") or "sqlite:///dgarchive.sqlite"
+# The configured towns name the town and column rows the database writer creates; the store
+# never reads the configuration itself (pipelines/ does not import crawler/).
+DB_TOWNS = load_towns()
 DB_BATCH_SIZE = 200  # records per transaction; measured faster than 50 or 500 on the mirror
 
 DOWNLOADER_MIDDLEWARES = {

@@ -1,5 +1,5 @@
-"""The crawl's item pipeline: `DatabasePipeline` and its writer process, on top of the store
-(`pipelines.store`: engines, schema, `RecordStore`, search), which holds everything else.
+"""The crawl's item pipeline `DatabasePipeline`: a thin Scrapy adapter that batches items
+for the store's writer (`pipelines.store.writerprocess`), in a process or a thread of its own.
 
 Errors that an operator must act on surface as `DatabaseError` subclasses whose message is
 one line, names the database without its password, and carries no traceback.
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import (
@@ -20,193 +19,22 @@ from concurrent.futures import (
     ProcessPoolExecutor,
     ThreadPoolExecutor,
 )
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL
-
-# Transitional: the town configuration names the town and column rows the crawl's writer
-# creates; it moves to the crawler's side when DatabasePipeline receives it from settings.
-from crawler.config import load_towns
-from pipelines import store
-
-# What the pipeline below uses, plus transitional re-exports for branches that still
-# `from pipelines.database import X`: new code imports these from `pipelines.store`.
-from pipelines.store import (  # noqa: F401
-    CHINA,
-    NOT_CONTENT,
-    SEARCHABLE,
-    SQLITE_BUSY_TIMEOUT_MS,
-    BadDatabaseUrlError,
-    DatabaseError,
-    DatabaseReadOnlyError,
-    DatabaseUnreachableError,
-    SchemaTooNewError,
-    TownLike,
-    capture_record,
-    check_database,
-    check_models,
-    column_path_of,
-    content_hash,
-    default_db_url,
-    downgrade,
-    ensure_schema,
-    head_revision,
-    iso_china,
-    iso_utc,
-    make_engine,
-    migrations_dir,
-    normalize_url,
-    parse_datetime,
-    redact_url,
-    schema_state,
-    schema_too_new_error,
-    search,
-    shown_url,
-    to_simplified,
-    translate_error,
-    upgrade,
-    validate_record,
-    version_record,
+from pipelines.failures import record_failure
+from pipelines.store import DatabaseError, TownLike, translate_error, validate_record
+from pipelines.store.writerprocess import (
+    STORE_ERRORS,
+    spawn_context,
+    writer_finish,
+    writer_init,
+    writer_open,
+    writer_save,
 )
 
-__all__ = [
-    "BadDatabaseUrlError",
-    "DatabaseError",
-    "DatabasePipeline",
-    "DatabaseReadOnlyError",
-    "DatabaseUnreachableError",
-    "RecordStore",
-    "SchemaTooNewError",
-    "check_database",
-    "content_hash",
-    "default_db_url",
-    "downgrade",
-    "ensure_schema",
-    "make_engine",
-    "redact_url",
-    "schema_state",
-    "search",
-    "to_simplified",
-    "upgrade",
-]
+__all__ = ["DatabasePipeline"]
 
 logger = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=1)
-def _configured_towns() -> tuple[TownLike, ...]:
-    try:
-        return tuple(load_towns())
-    except Exception:  # noqa: BLE001 - the configuration only improves labels
-        return ()
-
-
-class RecordStore(store.RecordStore):
-    """Transitional: `RecordStore` as the writer below (and older callers) build it, with
-    the bundled town configuration naming new town and column rows, as before the split."""
-
-    def __init__(self, engine: Engine | str | URL, *, towns: Iterable[TownLike] | None = None) -> None:
-        super().__init__(engine, towns=_configured_towns() if towns is None else towns)
-
-
-# --------------------------------------------------------------------------- the pipeline
-
-
-# The writer's side of DatabasePipeline. Module-level functions, so that they can run in
-# a separate process (pickled by name); each pipeline's store is found by its token.
-_WRITER_STORES: dict[str, RecordStore] = {}
-
-# What the writer turns into a one-line `DatabaseError` (exit 5): the database's own errors
-# and the operating system's (disk, file permissions). Anything else is a bug and crosses to
-# the crawl as itself, with its traceback, so it ends as an internal error (exit 70).
-STORE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, OSError, DatabaseError)
-
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def _writer_init(parent_pid: int) -> None:
-    """Run first in the writer process: tie its life to the crawl's.
-
-    On Linux the kernel sends SIGKILL to the writer when the crawl process dies, however it
-    dies (kill -9, OOM killer), so no writer is left holding the database files. If the crawl
-    died before this line ran, the writer has already been re-parented: it exits at once.
-    SIGINT and SIGTERM are ignored: Ctrl-C reaches the whole process group, and the crawl
-    decides when its writer stops (after the pending batch is written).
-    """
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            logger.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
-    if os.getppid() != parent_pid:
-        os._exit(1)
-
-
-def _writer_open(token: str, db_url: str, run_id: str, args: dict) -> None:
-    engine = make_engine(db_url)
-    try:
-        ensure_schema(engine)
-        store = RecordStore(engine)
-        store.start_run(run_id, args)
-    except STORE_ERRORS as exc:
-        engine.dispose()
-        raise translate_error(exc, db_url) from None
-    except BaseException:
-        engine.dispose()
-        raise
-    _WRITER_STORES[token] = store
-
-
-def _writer_save(token: str, batch: list[dict], run_id: str) -> tuple[dict[str, int], int]:
-    """Save a batch in arrival order: runs of records in one transaction each, revisit
-    items (`{"revisit": True, "url", "capture"}`) through `record_revisit`."""
-    store = _WRITER_STORES[token]
-    try:
-        before = store.rows_written
-        counts = {"new": 0, "changed": 0, "unchanged": 0, "revisits": 0}
-        records: list[dict] = []
-        for item in [*batch, None]:
-            if item is not None and not item.get("revisit"):
-                records.append(item)
-                continue
-            if records:
-                for key, n in store.save(records, run_id).items():
-                    counts[key] += n
-                records = []
-            if item is not None and item.get("capture"):
-                if store.record_revisit(item["url"], item["capture"], run_id):
-                    counts["revisits"] += 1
-        return counts, store.rows_written - before
-    except STORE_ERRORS as exc:
-        # Only our own one-line errors cross a process boundary; driver errors may not pickle.
-        raise translate_error(exc, store.engine) from None
-
-
-def _writer_finish(token: str, run_id: str, status: str, counters: dict) -> None:
-    store = _WRITER_STORES.pop(token, None)
-    if store is None:
-        return
-    try:
-        store.finish_run(run_id, status, {**counters, "rows_written": store.rows_written})
-    except STORE_ERRORS as exc:
-        raise translate_error(exc, store.engine) from None
-    finally:
-        store.engine.dispose()
-
-
-def _spawn_context():
-    import multiprocessing
-
-    # spawn, not fork: the crawl process runs a reactor and threads a fork would copy.
-    return multiprocessing.get_context("spawn")
 
 
 class DatabasePipeline:
@@ -220,7 +48,9 @@ class DatabasePipeline:
 
     Settings: `DB_ENABLED` (True), `DB_URL` (`sqlite:///dgarchive.sqlite`; the command
     fills it from `--db` / `DGARCHIVE_DB`), `DB_BATCH_SIZE` (200), `DB_WRITER` (`process`
-    or `thread`), `CRAWL_RUN_ID` (the run's id, a new uuid4 when unset).
+    or `thread`), `DB_TOWNS` (the configured towns, which name new town and column rows;
+    the crawler's settings fill it from its town configuration), `CRAWL_RUN_ID` (the run's
+    id, a new uuid4 when unset).
 
     Stats: `db/articles_new`, `db/articles_changed`, `db/articles_unchanged`,
     `db/revisits`, `db/rows_upserted`, `db/batches`, `db/errors`, and `db/failure` (the
@@ -246,6 +76,7 @@ class DatabasePipeline:
         *,
         run_id: str | None = None,
         run_args: dict | None = None,
+        towns: Iterable[TownLike] = (),
         stats: Any = None,
         stop_crawl: Callable[[str], None] | None = None,
         writer: str = "process",
@@ -258,6 +89,7 @@ class DatabasePipeline:
         self.batch_size = batch_size
         self.run_id = run_id or str(uuid.uuid4())
         self.run_args = run_args or {}
+        self.towns = tuple(towns)  # name the town and column rows new records create
         self.stats = stats
         self.stop_crawl = stop_crawl
         self.writer = writer
@@ -295,6 +127,7 @@ class DatabasePipeline:
             stats=crawler.stats,
             stop_crawl=lambda reason: _close_spider_later(crawler, reason),
             writer=settings.get("DB_WRITER", "process"),
+            towns=settings.get("DB_TOWNS") or (),
         )
         pipeline.crawler = crawler
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
@@ -310,8 +143,8 @@ class DatabasePipeline:
         if self.writer == "process":
             self._executor = ProcessPoolExecutor(
                 max_workers=1,
-                mp_context=_spawn_context(),
-                initializer=_writer_init,
+                mp_context=spawn_context(),
+                initializer=writer_init,
                 initargs=(os.getpid(),),
             )
         else:
@@ -325,7 +158,7 @@ class DatabasePipeline:
                     args[name] = getattr(spider, name)
         token = uuid.uuid4().hex
         try:
-            await self._in_worker(_writer_open, token, self.db_url, self.run_id, args)
+            await self._in_worker(writer_open, token, self.db_url, self.run_id, args, self.towns)
         except BaseException as exc:
             self._shutdown()
             if isinstance(exc, BrokenExecutor):
@@ -376,7 +209,7 @@ class DatabasePipeline:
             "unchanged_articles": self.counts["unchanged"],
         }
         try:
-            await self._in_worker(_writer_finish, token, self.run_id, status, counters)
+            await self._in_worker(writer_finish, token, self.run_id, status, counters)
         except (DatabaseError, BrokenExecutor) as exc:
             if self.failed is None:
                 logger.error("database error while closing the run: %s", exc)
@@ -398,7 +231,7 @@ class DatabasePipeline:
         if not self._buffer or not self.store_open or self._executor is None:
             return
         batch, self._buffer = self._buffer, []
-        fut = self._executor.submit(_writer_save, self._token, batch, self.run_id)
+        fut = self._executor.submit(writer_save, self._token, batch, self.run_id)
         self._pending.append((fut, batch))
 
     def _collect(self) -> None:
@@ -460,8 +293,6 @@ class DatabasePipeline:
         stats = self.stats
         if stats is None or not records:
             return
-        from crawler.report import record_failure
-
         for record in records:
             url = record.get("url") if isinstance(record, dict) else None
             if url:

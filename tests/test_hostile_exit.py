@@ -367,13 +367,14 @@ def test_a_bug_in_the_writer_is_exit_70_with_its_traceback_not_5(tmp_path):
 
 
 def test_the_writer_lets_a_non_database_exception_through_as_itself(tmp_path):
-    from pipelines import database as db
+    from pipelines.store import DatabaseError
+    from pipelines.store import writerprocess as wp
 
     with pytest.raises(KeyError):  # no store opened under this token: a bug, not the database
-        db._writer_save("no-such-token", [], "run")
+        wp.writer_save("no-such-token", [], "run")
     url = f"sqlite:///{tmp_path / 'x.sqlite'}"
-    with pytest.raises(db.DatabaseError):  # the database's own error stays one line, exit 5
-        db._writer_open("t", url + "?mode=ro", "run", {})
+    with pytest.raises(DatabaseError):  # the database's own error stays one line, exit 5
+        wp.writer_open("t", url + "?mode=ro", "run", {})
 
 
 def test_write_lock_held_before_the_start_is_exit_5_in_one_line(tmp_path):

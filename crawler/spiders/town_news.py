@@ -17,6 +17,7 @@ from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
 from crawler.middlewares import first_url, report_dropped_redirects
 from pipelines.dates import parse_iso, utc_now
+from pipelines.failures import record_failure
 from pipelines.pages import (
     NotAnArticle,
     UnreadablePage,
@@ -364,8 +365,6 @@ class TownNewsSpider(scrapy.Spider):
 
     def _fail(self, url: str, reason: str) -> None:
         log.warning("failed %s: %s", url, reason)
-        from crawler.report import record_failure
-
         record_failure(self.crawler.stats, url, reason)
 
 

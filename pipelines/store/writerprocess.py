@@ -1,0 +1,123 @@
+"""The database writer: the functions DatabasePipeline runs on its writer process (or
+thread), each pipeline's `RecordStore` found by a token. No Scrapy imports.
+
+Module-level functions, so that a `spawn` process can run them (pickled by name).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Iterable
+from multiprocessing.context import SpawnContext
+
+from sqlalchemy import exc as sa_exc
+
+from pipelines.store.engine import make_engine
+from pipelines.store.errors import DatabaseError
+from pipelines.store.failures import translate_error
+from pipelines.store.labels import TownLike
+from pipelines.store.schema import ensure_schema
+from pipelines.store.writer import RecordStore
+
+__all__ = [
+    "STORE_ERRORS",
+    "spawn_context",
+    "writer_finish",
+    "writer_init",
+    "writer_open",
+    "writer_save",
+]
+
+logger = logging.getLogger(__name__)
+
+_WRITER_STORES: dict[str, RecordStore] = {}
+
+# What the writer turns into a one-line `DatabaseError` (exit 5): the database's own errors
+# and the operating system's (disk, file permissions). Anything else is a bug and crosses to
+# the crawl as itself, with its traceback, so it ends as an internal error (exit 70).
+STORE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, OSError, DatabaseError)
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def writer_init(parent_pid: int) -> None:
+    """Run first in the writer process: tie its life to the crawl's.
+
+    On Linux the kernel sends SIGKILL to the writer when the crawl process dies, however it
+    dies (kill -9, OOM killer), so no writer is left holding the database files. If the crawl
+    died before this line ran, the writer has already been re-parented: it exits at once.
+    SIGINT and SIGTERM are ignored: Ctrl-C reaches the whole process group, and the crawl
+    decides when its writer stops (after the pending batch is written).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            logger.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def writer_open(
+    token: str, db_url: str, run_id: str, args: dict, towns: Iterable[TownLike] = ()
+) -> None:
+    engine = make_engine(db_url)
+    try:
+        ensure_schema(engine)
+        store = RecordStore(engine, towns=towns)
+        store.start_run(run_id, args)
+    except STORE_ERRORS as exc:
+        engine.dispose()
+        raise translate_error(exc, db_url) from None
+    except BaseException:
+        engine.dispose()
+        raise
+    _WRITER_STORES[token] = store
+
+
+def writer_save(token: str, batch: list[dict], run_id: str) -> tuple[dict[str, int], int]:
+    """Save a batch in arrival order: runs of records in one transaction each, revisit
+    items (`{"revisit": True, "url", "capture"}`) through `record_revisit`."""
+    store = _WRITER_STORES[token]
+    try:
+        before = store.rows_written
+        counts = {"new": 0, "changed": 0, "unchanged": 0, "revisits": 0}
+        records: list[dict] = []
+        for item in [*batch, None]:
+            if item is not None and not item.get("revisit"):
+                records.append(item)
+                continue
+            if records:
+                for key, n in store.save(records, run_id).items():
+                    counts[key] += n
+                records = []
+            if item is not None and item.get("capture"):
+                if store.record_revisit(item["url"], item["capture"], run_id):
+                    counts["revisits"] += 1
+        return counts, store.rows_written - before
+    except STORE_ERRORS as exc:
+        # Only our own one-line errors cross a process boundary; driver errors may not pickle.
+        raise translate_error(exc, store.engine) from None
+
+
+def writer_finish(token: str, run_id: str, status: str, counters: dict) -> None:
+    store = _WRITER_STORES.pop(token, None)
+    if store is None:
+        return
+    try:
+        store.finish_run(run_id, status, {**counters, "rows_written": store.rows_written})
+    except STORE_ERRORS as exc:
+        raise translate_error(exc, store.engine) from None
+    finally:
+        store.engine.dispose()
+
+
+def spawn_context() -> SpawnContext:
+    # spawn, not fork: the crawl process runs a reactor and threads a fork would copy.
+    return multiprocessing.get_context("spawn")
