@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
+
+from tests.mocksite import MockSite
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,6 +27,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if any(item.get_closest_marker(m) for m in HEAVY_MARKERS):
             item.add_marker(pytest.mark.slow)
+
+
+def _mirror_factory() -> Iterator[Callable[..., MockSite]]:
+    sites: list[MockSite] = []
+
+    def start(**kwargs: object) -> MockSite:
+        site = MockSite(**kwargs).start()
+        sites.append(site)
+        return site
+
+    yield start
+    for site in sites:
+        site.stop()
+
+
+@pytest.fixture(scope="module")
+def module_mirror() -> Iterator[Callable[..., MockSite]]:
+    """`module_mirror(**MockSite options)`: a started mirror, stopped after the module."""
+    yield from _mirror_factory()
+
+
+@pytest.fixture
+def mirror() -> Iterator[Callable[..., MockSite]]:
+    """`mirror(**MockSite options)`: a started mirror, stopped after the test."""
+    yield from _mirror_factory()
 
 
 @pytest.fixture

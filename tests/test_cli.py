@@ -110,11 +110,8 @@ def run_all(argvs: dict, runner=dgarchive) -> dict:
 
 
 @pytest.fixture(scope="module")
-def site():
-    s = MockSite(articles=12, per_page=5)
-    s.start()
-    yield s
-    s.stop()
+def site(module_mirror):
+    return module_mirror(articles=12, per_page=5)
 
 
 @pytest.fixture(scope="module")

@@ -24,11 +24,8 @@ def to_mirror(site: MockSite, canonical: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site():
-    s = MockSite(articles=60, per_page=20, faults=True)
-    s.start()
-    yield s
-    s.stop()
+def site(module_mirror):
+    return module_mirror(articles=60, per_page=20, faults=True)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.e2e import crawl_mirror, dgarchive, start_crawl, warc_files
-from tests.mocksite import MockSite
 
 pytestmark = pytest.mark.e2e
 
@@ -37,12 +36,9 @@ def read_records(archive: Path) -> list:
     return out
 
 
-@pytest.fixture()
-def site():
-    s = MockSite(articles=45, per_page=10)
-    s.start()
-    yield s
-    s.stop()
+@pytest.fixture
+def site(mirror):
+    return mirror(articles=45, per_page=10)
 
 
 def article_paths(site) -> set[str]:

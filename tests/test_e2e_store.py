@@ -9,17 +9,13 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.e2e import crawl_mirror, dgarchive
-from tests.mocksite import MockSite
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def site():
-    s = MockSite(articles=40, per_page=10)
-    s.start()
-    yield s
-    s.stop()
+def site(module_mirror):
+    return module_mirror(articles=40, per_page=10)
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,9 @@ from tests.mocksite import MockSite
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture()
-def site():
-    s = MockSite(articles=30, per_page=10, faults=True, slow_seconds=30)
-    s.start()
-    yield s
-    s.stop()
+@pytest.fixture
+def site(mirror):
+    return mirror(articles=30, per_page=10, faults=True, slow_seconds=30)
 
 
 def _wait_for(predicate, timeout: float = 60, step: float = 0.05):

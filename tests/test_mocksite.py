@@ -32,11 +32,8 @@ SEED_004_TITLE = "一把手访谈|寮厦：今年计划投4000万推进乡村振
 
 
 @pytest.fixture(scope="module")
-def site():
-    s = MockSite(articles=60, per_page=20, faults=False, seed=0)
-    s.start()
-    yield s
-    s.stop()
+def site(module_mirror):
+    return module_mirror(articles=60, per_page=20, faults=False, seed=0)
 
 
 @pytest.fixture(scope="module")
