@@ -202,7 +202,7 @@ def _writer_finish(token: str, run_id: str, status: str, counters: dict) -> None
         store.engine.dispose()
 
 
-def _spawn_context():
+def _spawn_context() -> Any:  # multiprocessing.context.SpawnContext, once importable here
     import multiprocessing
 
     # spawn, not fork: the crawl process runs a reactor and threads a fork would copy.
