@@ -39,8 +39,15 @@ from pipelines.capture import REASON_META_KEY, WIRE_META_KEY
 
 if TYPE_CHECKING:
     from scrapy import Request
+    from scrapy.core.downloader.handlers.http11 import _ResultT
+    from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from twisted.internet.defer import Deferred
+    from twisted.internet.interfaces import IAddress
+    from twisted.web._newclient import HTTP11ClientProtocol
+    from twisted.web._newclient import Request as TxRequest
     from twisted.web.client import Response as TxResponse
+    from twisted.web.iweb import IResponse
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +67,14 @@ class _HeaderRecordingParser(_LenientHTTPClientParser):
 
 
 class _HeaderRecordingProtocol(_LenientHTTP11ClientProtocol):
-    def request(self, request):
+    def request(self, request: TxRequest) -> Deferred[IResponse]:
         d = super().request(request)
         # The base class has just swapped the parser class to its lenient one; it holds no
         # state of its own, so the same swap to a subclass is just as safe.
         self._parser.__class__ = _HeaderRecordingParser
         head = sent_request_head(request)
 
-        def _attach_request_head(response):
+        def _attach_request_head(response: IResponse) -> IResponse:
             # response.request is only an IClientRequest proxy: no uri, no body producer.
             response._dgarchive_request_head = head
             return response
@@ -77,7 +84,7 @@ class _HeaderRecordingProtocol(_LenientHTTP11ClientProtocol):
 
 
 class _HeaderRecordingFactory(_LenientHTTP11ClientFactory):
-    def buildProtocol(self, addr):
+    def buildProtocol(self, addr: IAddress | None) -> HTTP11ClientProtocol:
         return _HeaderRecordingProtocol(self._quiescentCallback)
 
 
@@ -100,7 +107,9 @@ def sent_request_head(txrequest: Any) -> bytes:
 
 
 class _WireKeepingAgent(_ScrapyAgent):
-    def _cb_bodyready(self, txresponse: TxResponse, request: Request):
+    def _cb_bodyready(
+        self, txresponse: TxResponse, request: Request
+    ) -> _ResultT | Deferred[_ResultT]:
         request.meta[REASON_META_KEY] = txresponse.phrase.decode("latin-1")
         headers = getattr(txresponse, "_dgarchive_headers", None)
         if headers is not None:
@@ -123,7 +132,7 @@ class HeadRecordingDownloadHandler(HTTP11DownloadHandler):
     `request.meta` (the keys `pipelines.capture` defines), for the WARC capture to archive.
     """
 
-    def __init__(self, crawler) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self._pool._factory = _HeaderRecordingFactory
 

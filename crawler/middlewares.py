@@ -90,7 +90,7 @@ class _ScopedRedirectMixin:
 class ScopedRedirectMiddleware(_ScopedRedirectMixin, RedirectMiddleware):
     """RedirectMiddleware (3xx + Location) restricted to the crawl's scope."""
 
-    def process_response(self, request: Request, response: Response):
+    def process_response(self, request: Request, response: Response) -> Request | Response:
         try:
             result = super().process_response(request, response)
         except RedirectRefused:
@@ -134,7 +134,7 @@ class ScopedMetaRefreshMiddleware(_ScopedRedirectMixin, MetaRefreshMiddleware):
     """MetaRefreshMiddleware (`<meta http-equiv=refresh>`, and the `Refresh` header, which
     Scrapy does not read) restricted to the crawl's scope."""
 
-    def process_response(self, request: Request, response: Response):
+    def process_response(self, request: Request, response: Response) -> Request | Response:
         try:
             result = super().process_response(request, response)
             if result is response:
@@ -147,7 +147,7 @@ class ScopedMetaRefreshMiddleware(_ScopedRedirectMixin, MetaRefreshMiddleware):
             return self._scoped(request, response, result)
         return result
 
-    def _refresh_header(self, request: Request, response: Response):
+    def _refresh_header(self, request: Request, response: Response) -> Request | Response:
         raw = response.headers.get("Refresh")
         if not raw or request.meta.get("dont_redirect") or request.method == "HEAD":
             return response
@@ -210,7 +210,7 @@ class RetryAfterMiddleware(RetryMiddleware):
         super().__init__(settings)
         self.max_after = settings.getfloat("RETRY_AFTER_MAX", 300)
 
-    async def process_response(self, request: Request, response: Response):
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
         wait = None
         if response.status in self.STATUSES and not request.meta.get("dont_retry", False):
             wait = retry_after_seconds(response.headers.get("Retry-After"))
@@ -261,7 +261,7 @@ class RetryAfterMiddleware(RetryMiddleware):
 class ReportedUrlLengthMiddleware(UrlLengthMiddleware):
     """UrlLengthMiddleware whose dropped links are WARNINGs and failures in the report."""
 
-    def get_processed_request(self, request: Request, response: Response | None):
+    def get_processed_request(self, request: Request, response: Response | None) -> Request | None:
         if len(request.url) <= self.maxlength:
             return request
         shown = request.url[:120] + "…"

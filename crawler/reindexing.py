@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from crawler.config import Column, canonical_urls, load_towns
 from crawler.exitcodes import ExitCode
@@ -24,6 +25,9 @@ from pipelines.cleaning import CleaningPipeline
 from pipelines.pages import article_record, is_article_url
 from pipelines.pages.encoding import http_charset
 from pipelines.store import RecordStore, column_path_of, ensure_schema, make_engine
+
+if TYPE_CHECKING:
+    from pipelines.warc.reader import Capture
 
 BATCH_SIZE = 200
 WARC_SUFFIXES = (".warc.gz", ".warc")
@@ -73,17 +77,19 @@ class ArticleEnricher:
         )
 
 
-def _header(capture, name: str) -> str | None:
+def _header(capture: Capture, name: str) -> str | None:
     headers = capture.http_headers
     return headers.get_header(name) if headers is not None else None
 
 
-def _encoding(capture) -> str | None:
+def _encoding(capture: Capture) -> str | None:
     """The charset label as the spider takes it (`pipelines.pages.encoding.http_charset`)."""
     return http_charset(_header(capture, "Content-Type"))
 
 
-def _site_roots(files: list[Path], site_root_of, err: TextIO) -> dict[Path, str | None]:
+def _site_roots(
+    files: list[Path], site_root_of: Callable[[Path], str | None], err: TextIO
+) -> dict[Path, str | None]:
     """Each file's site root, from its warcinfo; for a file whose warcinfo is damaged, the
     nearest other file's (the one before, else after), so its mirror URLs still map back to
     www.dg.gov.cn URLs instead of being skipped as off-site."""

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import signals
@@ -30,6 +30,10 @@ from crawler.exitcodes import (
     exit_code_for,
 )
 from pipelines.failures import FAILURES_KEY, record_failure
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +221,9 @@ class RunReport:
     def request_left_downloader(self, request: Any = None, spider: Any = None) -> None:
         self.attempts += 1
 
-    def response_downloaded(self, response: Any = None, request: Any = None, spider=None) -> None:
+    def response_downloaded(
+        self, response: Any = None, request: Any = None, spider: Spider | None = None
+    ) -> None:
         self.responses += 1
 
     def response_received(self, response: Any, request: Any = None, spider: Any = None) -> None:
@@ -227,7 +233,9 @@ class RunReport:
     def spider_error(self, failure: Any, response: Any, spider: Any = None) -> None:
         record_failure(self.stats, response.url, f"spider error: {failure_reason(failure)}")
 
-    def item_error(self, item: Any, response: Any, spider: Any = None, failure=None) -> None:
+    def item_error(
+        self, item: Any, response: Any, spider: Any = None, failure: Failure | None = None
+    ) -> None:
         url = getattr(response, "url", None) or (item.get("url") if item else None) or "?"
         record_failure(self.stats, url, f"item error: {failure_reason(failure)}")
 

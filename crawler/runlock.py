@@ -324,7 +324,7 @@ class DatabaseLock:
                 raise LockHeldError(shown_url(self.db_url), _pg_holder(other))
         except LockHeldError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any driver failure is a database error (exit 5)
             self.release()
             raise translate_error(exc, self.db_url) from None
         return self

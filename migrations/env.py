@@ -8,12 +8,19 @@ hands over an open connection in `config.attributes["connection"]`.
 from __future__ import annotations
 
 from logging.config import fileConfig
+from typing import TYPE_CHECKING, Any
 
 from alembic import context
 
 # Only the store's bottom layers: the store finds this directory by path and never imports it.
 from pipelines.store.engine import make_engine
 from pipelines.store.models import FTS_TABLE, VIEWS, Base, UTCDateTime
+
+if TYPE_CHECKING:
+    from alembic.autogenerate.api import AutogenContext
+    from alembic.runtime.environment import NameFilterType
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.schema import SchemaItem
 
 config = context.config
 
@@ -25,7 +32,13 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = Base.metadata
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
+def include_object(
+    obj: SchemaItem,
+    name: str | None,
+    type_: NameFilterType,
+    reflected: bool,
+    compare_to: SchemaItem | None,
+) -> bool:
     """Leave out what the migrations create by hand and the models do not describe: the
     views, the SQLite FTS5 table and its shadow tables, the PostgreSQL trigram indexes."""
     if type_ == "table" and name and (name in VIEWS or name.startswith(FTS_TABLE)):
@@ -35,14 +48,14 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
     return True
 
 
-def render_item(type_, obj, autogen_context) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
     """Render the store's UTC timestamp type as the plain column type it stores."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
 
 
-def _configure(**kwargs) -> None:
+def _configure(**kwargs: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         include_object=include_object,
@@ -77,7 +90,7 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things; batch mode recreates the table.
     _configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():

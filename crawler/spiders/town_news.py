@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 import scrapy
@@ -27,6 +27,13 @@ from pipelines.pages import (
 )
 from pipelines.pages.encoding import http_charset
 from pipelines.pages.listing import page_number
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+    from twisted.python.failure import Failure
+
+    from pipelines.records import ArticleRecord
 
 log = logging.getLogger(__name__)
 _NEVER = datetime.min.replace(tzinfo=UTC)  # the fetch time of a capture with none readable
@@ -55,7 +62,7 @@ class TownNewsSpider(scrapy.Spider):
     archive_required = True  # records only for archived responses (WARC_ENABLED)
 
     @classmethod
-    def update_settings(cls, settings) -> None:
+    def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
         # An identifying User-Agent built from the operator's contact URL, unless set outright.
         contact = settings.get("CONTACT_URL")
@@ -86,7 +93,7 @@ class TownNewsSpider(scrapy.Spider):
         self.columns = [c.path for c in self.selected]
 
     @classmethod
-    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         s = crawler.settings
         # An empty site_root is an error (SiteMap raises), not "the live site".
@@ -124,7 +131,9 @@ class TownNewsSpider(scrapy.Spider):
         for request in self._revisits():
             yield request
 
-    def _request(self, url: str, callback, column: Column, **meta: Any) -> scrapy.Request:
+    def _request(
+        self, url: str, callback: Callable[..., Any], column: Column, **meta: Any
+    ) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=callback,
@@ -145,7 +154,7 @@ class TownNewsSpider(scrapy.Spider):
             cache[column.path] = any(u.startswith(prefix) for u in self.known)
         return cache[column.path]
 
-    def parse_listing(self, response: Response, column: Column):
+    def parse_listing(self, response: Response, column: Column) -> Iterator[scrapy.Request]:
         if "dataloss" in response.flags:
             self._fail(response.url, "connection closed before the whole body arrived")
         if not isinstance(response, TextResponse):
@@ -215,7 +224,7 @@ class TownNewsSpider(scrapy.Spider):
             return f"outside column {column.path}"
         return None
 
-    def parse_feed(self, response: Response, column: Column):
+    def parse_feed(self, response: Response, column: Column) -> Iterator[scrapy.Request]:
         try:
             feed = json.loads(response.body)
             articles = feed.get("articles", [])
@@ -240,7 +249,7 @@ class TownNewsSpider(scrapy.Spider):
             return None
         return self._request(fetch, self.parse_article, column)
 
-    def _requisites(self, urls: list[str], column: Column):
+    def _requisites(self, urls: list[str], column: Column) -> Iterator[scrapy.Request]:
         for url in urls:
             if self.sitemap.in_site(url):
                 yield scrapy.Request(
@@ -250,7 +259,7 @@ class TownNewsSpider(scrapy.Spider):
                     meta={"dgarchive_column": column.path},
                 )
 
-    def _revisits(self):
+    def _revisits(self) -> Iterator[scrapy.Request]:
         """Conditional re-fetches of stored articles older than CRAWL_REVISIT_OLDER_THAN."""
         if self.revisit_days < 0 or not self.known:
             return
@@ -286,7 +295,9 @@ class TownNewsSpider(scrapy.Spider):
 
     # -- parsing -----------------------------------------------------------------------
 
-    def parse_article(self, response: Response, column: Column):
+    def parse_article(
+        self, response: Response, column: Column
+    ) -> Iterator[scrapy.Request | ArticleRecord | dict[str, Any]]:
         """A record only from a whole body of a plausible article; anything else is reported.
 
         The capture judged the body as received (`pipelines.warc.completeness`: cut download,
@@ -351,7 +362,7 @@ class TownNewsSpider(scrapy.Spider):
 
     # -- failures ----------------------------------------------------------------------
 
-    def on_error(self, failure) -> None:
+    def on_error(self, failure: Failure) -> None:
         request = failure.request
         if failure.check(HttpError):
             response = failure.value.response

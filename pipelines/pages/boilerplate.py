@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from pipelines.pages import selectors as sel
 from pipelines.records import Anomaly
 from pipelines.text import normalize_space
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 # Simplified -> traditional for the characters the patterns below use. A table rather than
 # OpenCC at import: the patterns stay readable and deterministic, and tests check the table
@@ -274,7 +278,7 @@ def same_site(href_url: str, page_url: str) -> bool:
     return not host or host == page_host or host == "dg.gov.cn" or host.endswith(".dg.gov.cn")
 
 
-def _drop(el) -> None:
+def _drop(el: etree._Element) -> None:
     parent = el.getparent()
     if parent is None:
         return
@@ -289,13 +293,13 @@ def _drop(el) -> None:
     parent.remove(el)
 
 
-def remove_never_text(root, found: list | None = None) -> None:
+def remove_never_text(root: etree._Element, found: list | None = None) -> None:
     """Scripts, styles and other elements whose text is never page text (tails kept)."""
     for el in sel.scan(root).never_text if found is None else found:
         _drop(el)
 
 
-def remove_toolbar(root, found: list | None = None) -> int:
+def remove_toolbar(root: etree._Element, found: list | None = None) -> int:
     """The accessibility toolbar's injected links (`a.esdNavLink`, `#esdTipLink`)."""
     found = sel.scan(root).toolbar if found is None else found
     for el in found:
@@ -303,7 +307,7 @@ def remove_toolbar(root, found: list | None = None) -> int:
     return len(found)
 
 
-def remove_hidden(root, page_url: str, styled: list | None = None) -> list[Anomaly]:
+def remove_hidden(root: etree._Element, page_url: str, styled: list | None = None) -> list[Anomaly]:
     """Drop hidden and off-screen elements; report the hidden links that leave the site.
 
     Returns `hidden_offsite_link` anomalies (`detail`: "<href> <text>"), a sign of an
@@ -336,7 +340,9 @@ def remove_hidden(root, page_url: str, styled: list | None = None) -> list[Anoma
     return anomalies
 
 
-def remove_furniture(root, keep=None, found: list | None = None) -> None:
+def remove_furniture(
+    root: etree._Element, keep: etree._Element | None = None, found: list | None = None
+) -> None:
     """Navigation, footer and share widgets, recognised by tag, class or id.
 
     `keep` (the article body) and its ancestors are never removed, so a template that wraps

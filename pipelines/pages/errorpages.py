@@ -17,6 +17,7 @@ never an error page, whatever its text quotes.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from lxml import etree
@@ -75,7 +76,7 @@ def match_error_html(html: str) -> ErrorTemplate | None:
     return None if root is None else match_error_page(root)
 
 
-def match_error_page(root) -> ErrorTemplate | None:
+def match_error_page(root: etree._Element) -> ErrorTemplate | None:
     """The template the parsed page `root` is an instance of, or None.
 
     Call it on the page as parsed, before boilerplate removal: error boxes may look like
@@ -127,12 +128,12 @@ def _mentions_any(text: str) -> bool:
     return any(p in low for p in _ALL_PHRASES)
 
 
-def _title_text(root) -> str:
+def _title_text(root: etree._Element) -> str:
     el = next(root.iter("title"), None)
     return "".join(el.itertext()) if el is not None else ""
 
 
-def _visible_text(root):
+def _visible_text(root: etree._Element) -> Iterator[str]:
     """The text of `body` (or the page) without scripts and styles."""
     body = next(root.iter("body"), None)
     start = body if body is not None else root

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 # Meta tags of the government-site standard (names compared case-insensitively).
 META_SITE = "sitename"
@@ -82,7 +86,7 @@ class Marks:
     body: list = field(default_factory=list)  # (priority, element)
 
 
-def scan(root) -> Marks:
+def scan(root: etree._Element) -> Marks:
     """One pass over the tree, sorting out every element a selector above names."""
     m = Marks()
     con_cen = None  # the innermost open div.con_cen is enough: templates do not nest them
@@ -143,7 +147,7 @@ def scan(root) -> Marks:
     return m
 
 
-def _inside(el, ancestor) -> bool:
+def _inside(el: etree._Element, ancestor: etree._Element | None) -> bool:
     if ancestor is None:
         return False
     return any(a is ancestor for a in el.iterancestors())

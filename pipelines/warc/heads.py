@@ -6,13 +6,15 @@ holds (warcio would re-render them). No Scrapy imports.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from urllib.parse import SplitResult, urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
 
 Header = tuple[str | bytes, str | bytes]
+# warcio's header filter: maps a (name, value) pair to the pair to write, or None to drop it.
+HeaderFilter = Callable[[tuple[str, str]], tuple[str, str] | None]
 
 
 def _b(value: str | bytes) -> bytes:
@@ -60,10 +62,10 @@ class HttpHead(StatusAndHeaders):
                 pairs.append((name, value.strip()))
         return cls(first, pairs, raw)
 
-    def compute_headers_buffer(self, header_filter=None) -> None:
+    def compute_headers_buffer(self, header_filter: HeaderFilter | None = None) -> None:
         self.headers_buff = self.raw
 
-    def to_bytes(self, filter_func=None, encoding="utf-8") -> bytes:
+    def to_bytes(self, filter_func: HeaderFilter | None = None, encoding: str = "utf-8") -> bytes:
         return self.raw
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
 
 from pipelines.warc.location import capture_location, record_status
@@ -183,7 +184,7 @@ class _BadRecord(Exception):
     """A framed record warcio cannot parse, or whose payload digest does not match."""
 
 
-def _parse(raw: RawRecord, check_digests: bool):
+def _parse(raw: RawRecord, check_digests: bool) -> tuple[ArcWarcRecord, bytes]:
     """The warcio record of a verified `RawRecord`, and its payload (block for non-HTTP)."""
     it = ArchiveIterator(io.BytesIO(raw.data + b"\r\n\r\n"), check_digests=check_digests)
     try:
@@ -196,7 +197,7 @@ def _parse(raw: RawRecord, check_digests: bool):
     return record, payload
 
 
-def _payload_cut_short(record, payload: bytes | None) -> str | None:
+def _payload_cut_short(record: ArcWarcRecord, payload: bytes | None) -> str | None:
     """Why an HTTP response's payload is incomplete, or None.
 
     The crawl archives the entity as received (Transfer-Encoding removed, Content-Encoding
@@ -246,7 +247,7 @@ def _not_modified_head(data: bytes) -> StatusAndHeaders | None:
 
 
 def _capture(
-    record, payload: bytes | None, location: dict, to_canonical: Callable[[str], str]
+    record: ArcWarcRecord, payload: bytes | None, location: dict, to_canonical: Callable[[str], str]
 ) -> Capture:
     head = record.http_headers
     content_type = head.get_header("Content-Type") if head else None

@@ -29,6 +29,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 CHUNK = 1 << 16
 MAX_HEADER = 1 << 18  # a WARC header block larger than this is not one
@@ -138,7 +139,9 @@ def scan(
 # -- plain .warc -------------------------------------------------------------------------
 
 
-def _plain_record(fh, pos: int, size: int, refuse_truncated: bool) -> tuple[list[RawRecord], int]:
+def _plain_record(
+    fh: BinaryIO, pos: int, size: int, refuse_truncated: bool
+) -> tuple[list[RawRecord], int]:
     fh.seek(pos)
     head = fh.read(CHUNK)
     while CRLF2 not in head and len(head) < MAX_HEADER:
@@ -168,7 +171,7 @@ def _plain_record(fh, pos: int, size: int, refuse_truncated: bool) -> tuple[list
     return [RawRecord(pos, len(data), end, data)], end
 
 
-def _next_version_line(fh, start: int, size: int) -> int | None:
+def _next_version_line(fh: BinaryIO, start: int, size: int) -> int | None:
     """Offset of the next `WARC/1.0` or `WARC/1.1` line at a line start, from `start` on."""
     needle = b"\nWARC/1."
     pos = start - 1  # the newline before `start` counts
@@ -196,7 +199,9 @@ def _next_version_line(fh, start: int, size: int) -> int | None:
 # -- .warc.gz ----------------------------------------------------------------------------
 
 
-def _gzip_records(fh, pos: int, size: int, refuse_truncated: bool) -> tuple[list[RawRecord], int]:
+def _gzip_records(
+    fh: BinaryIO, pos: int, size: int, refuse_truncated: bool
+) -> tuple[list[RawRecord], int]:
     fh.seek(pos)
     if fh.read(3) != GZIP_MAGIC:
         raise _Broken("no gzip member starts here (garbage, or not a .warc.gz)")
@@ -227,7 +232,7 @@ def _gzip_records(fh, pos: int, size: int, refuse_truncated: bool) -> tuple[list
     return records, end
 
 
-def _inflate_member(fh, pos: int) -> tuple[bytes, int]:
+def _inflate_member(fh: BinaryIO, pos: int) -> tuple[bytes, int]:
     """The decompressed bytes of the gzip member at `pos` and the offset just after it."""
     fh.seek(pos)
     d = zlib.decompressobj(zlib.MAX_WBITS | 16)
@@ -249,7 +254,7 @@ def _inflate_member(fh, pos: int) -> tuple[bytes, int]:
     return b"".join(out), pos + fed - len(d.unused_data)
 
 
-def _next_member(fh, start: int, size: int) -> int | None:
+def _next_member(fh: BinaryIO, start: int, size: int) -> int | None:
     """Offset of the next gzip member, from `start` on, that begins a `WARC/1.` record."""
     pos, tail = start, b""
     while pos < size:
@@ -270,7 +275,7 @@ def _next_member(fh, start: int, size: int) -> int | None:
     return None
 
 
-def _member_starts_record(fh, at: int) -> bool:
+def _member_starts_record(fh: BinaryIO, at: int) -> bool:
     fh.seek(at)
     d = zlib.decompressobj(zlib.MAX_WBITS | 16)
     try:

@@ -195,7 +195,7 @@ class RollingWarcWriter:
     def __enter__(self) -> RollingWarcWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- internals -----------------------------------------------------------------------
