@@ -62,8 +62,13 @@ def test_discover_write_then_check_then_crawl(site, tmp_path):
     run = towns_cmd(site, "discover", towns_file, archive, "--write")
     assert run.returncode == 0, run.stdout + run.stderr
     # printed per town: path, name, feed id, list pages, newest date
-    assert "dalang/dlxw/spxw/\t视频新闻\tfeed 7002\t1 list page\tnewest 2026-10-15\tnew" in run.stdout
-    assert "daojiao/xwzx/zhxw/\t综合新闻\tfeed -\t3 list pages\tnewest 2026-10-28\tconfigured" in run.stdout
+    assert (
+        "dalang/dlxw/spxw/\t视频新闻\tfeed 7002\t1 list page\tnewest 2026-10-15\tnew" in run.stdout
+    )
+    assert (
+        "daojiao/xwzx/zhxw/\t综合新闻\tfeed -\t3 list pages\tnewest 2026-10-28\tconfigured"
+        in run.stdout
+    )
     assert "shatian (沙田): folder /st/" in run.stdout
 
     data = tomllib.loads(towns_file.read_text(encoding="utf-8"))

@@ -198,12 +198,16 @@ def run_check(args: argparse.Namespace, settings: Any = None) -> int:
     width = max((len(r.path) for r in rows), default=10)
     print(f"{'column'.ljust(width)}  status")
     for row in rows:
-        detail = f" → {row.detail}" if row.status == "moved" else (
-            f" ({row.detail})" if row.status == "error" else ""
+        detail = (
+            f" → {row.detail}"
+            if row.status == "moved"
+            else (f" ({row.detail})" if row.status == "error" else "")
         )
         print(f"{row.path.ljust(width)}  {row.status}{detail}  {row.name}")
     broken = [r for r in rows if r.status != "ok"]
     if broken or len(rows) < len(spider.columns):
-        print(f"{len(broken)} of {len(spider.columns)} configured columns are not ok", file=sys.stderr)
+        print(
+            f"{len(broken)} of {len(spider.columns)} configured columns are not ok", file=sys.stderr
+        )
         return 1
     return 0

@@ -55,7 +55,9 @@ class TownColumnsSpider(scrapy.Spider):
         super().update_settings(settings)
         contact = settings.get("CONTACT_URL")
         if contact and settings.get("USER_AGENT") == user_agent(None):
-            settings.set("USER_AGENT", user_agent(contact), priority=settings.getpriority("CONTACT_URL"))
+            settings.set(
+                "USER_AGENT", user_agent(contact), priority=settings.getpriority("CONTACT_URL")
+            )
 
     def __init__(
         self,
@@ -85,10 +87,16 @@ class TownColumnsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        root = spider._site_root if spider._site_root is not None else crawler.settings.get("CRAWL_SITE_ROOT")
+        root = (
+            spider._site_root
+            if spider._site_root is not None
+            else crawler.settings.get("CRAWL_SITE_ROOT")
+        )
         spider.sitemap = SiteMap(root)
         spider.site_root = spider.sitemap.root
-        spider.allowed_domains = sorted({urlsplit(spider.sitemap.root).hostname or "", "www.dg.gov.cn"})
+        spider.allowed_domains = sorted(
+            {urlsplit(spider.sitemap.root).hostname or "", "www.dg.gov.cn"}
+        )
         return spider
 
     # -- requests ----------------------------------------------------------------------
@@ -102,7 +110,9 @@ class TownColumnsSpider(scrapy.Spider):
                         callback=self.parse_check,
                         errback=self.check_failed,
                         cb_kwargs={"column": column},
-                        meta={"handle_httpstatus_all": True},  # a redirect is reported, not followed
+                        meta={
+                            "handle_httpstatus_all": True
+                        },  # a redirect is reported, not followed
                         dont_filter=True,
                     )
                 continue
@@ -152,9 +162,7 @@ class TownColumnsSpider(scrapy.Spider):
         folder = self.results[town].folder or town
         fetch = self.sitemap.to_fetch(url)
         path = urlsplit(fetch).path
-        return fetch.startswith(f"{self.sitemap.root}{folder}/") and (
-            path.endswith(PAGE_SUFFIXES)
-        )
+        return fetch.startswith(f"{self.sitemap.root}{folder}/") and (path.endswith(PAGE_SUFFIXES))
 
     # -- discovery ---------------------------------------------------------------------
 
@@ -182,7 +190,9 @@ class TownColumnsSpider(scrapy.Spider):
         path = self._relative(response.url)
         if configured and response.status != 200:
             if 300 <= response.status < 400:
-                target = urljoin(response.url, response.headers.get("Location", b"").decode("latin-1"))
+                target = urljoin(
+                    response.url, response.headers.get("Location", b"").decode("latin-1")
+                )
                 result.wrong[path] = f"moved to {self.sitemap.to_canonical(target)}"
                 yield self._page(target, town, self.depth)
             elif response.status in (404, 410):
@@ -242,9 +252,10 @@ class TownColumnsSpider(scrapy.Spider):
             row.status = "gone"
         elif status != 200:
             row.status = "error"
-        elif not isinstance(response, TextResponse) or not classify_page(
-            response.body, response.url, encoding=response.encoding
-        ).is_list:
+        elif (
+            not isinstance(response, TextResponse)
+            or not classify_page(response.body, response.url, encoding=response.encoding).is_list
+        ):
             row.status = "not a list page"
         self.checks.append(row)
 

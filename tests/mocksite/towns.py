@@ -72,11 +72,7 @@ MOVED = {"/daojiao/xwzx/zwdt/": "/daojiao/xwzx/zjdt/"}
 
 # What `towns discover` must find: town -> {column path: (name, feed, pages, newest)}.
 EXPECTED = {
-    town: {
-        c.path: (c.name, c.feed, c.pages, c.newest)
-        for c in COLS
-        if c.news and c.site == site
-    }
+    town: {c.path: (c.name, c.feed, c.pages, c.newest) for c in COLS if c.news and c.site == site}
     for town, site in (("daojiao", DAOJIAO), ("dalang", DALANG), ("shatian", SHATIAN))
 }
 NOT_NEWS = tuple(c.path for c in COLS if not c.news)
@@ -165,7 +161,9 @@ def home(folder: str) -> str:
         )
         return _doc(DAOJIAO, f'{_daojiao_nav()}<div class="banner"><ul>{block}</ul></div>')
     if folder == "dalang":
-        return _doc(DALANG, f'<div class="cen-div-1">{_dalang_menu()}<div class="welcome">欢迎</div></div>')
+        return _doc(
+            DALANG, f'<div class="cen-div-1">{_dalang_menu()}<div class="welcome">欢迎</div></div>'
+        )
     # 沙田: no menu at all; the news block's "more" link is the way in.
     col = BY_PATH["st/xwzx/zhxw/"]
     heads = "".join(
@@ -190,12 +188,15 @@ def section(folder: str, path: str) -> str | None:
         title, cols = pages[path]
         links = "".join(f'<li><a href="{CANONICAL}{p}">{BY_PATH[p].name}</a></li>' for p in cols)
         crumb = f'<div class="position">当前位置：<a href="{CANONICAL}{folder}/">首页</a> &gt; {title}</div>'
-        return _doc(f"{title}_{DAOJIAO}", f"{_daojiao_nav()}{crumb}<ul class=\"sub\">{links}</ul>")
+        return _doc(f"{title}_{DAOJIAO}", f'{_daojiao_nav()}{crumb}<ul class="sub">{links}</ul>')
     services = {"daojiao/bsfw/": DAOJIAO, "st/bsfw/": SHATIAN, "daojiao/zjdj/": DAOJIAO,
                 "dalang/zjdl/": DALANG}  # fmt: skip
     if path in services:
         crumb = f'<div class="position">当前位置：<a href="/{folder}/">首页</a> &gt; 办事服务</div>'
-        return _doc(f"办事服务_{services[path]}", f'{crumb}<div class="service"><a href="https://www.gdzwfw.gov.cn/">广东政务服务网</a></div>')
+        return _doc(
+            f"办事服务_{services[path]}",
+            f'{crumb}<div class="service"><a href="https://www.gdzwfw.gov.cn/">广东政务服务网</a></div>',
+        )
     return None
 
 
@@ -282,8 +283,12 @@ def feed(fid: int) -> str:
         "name": col.name,
         "updated": f"{col.published(0):%Y-%m-%d %H:%M:%S}",
         "articles": [
-            {"id": aid, "title": f"{col.name}{aid}", "url": url,
-             "created_at": f"{col.published(i):%Y-%m-%d %H:%M:%S}"}
+            {
+                "id": aid,
+                "title": f"{col.name}{aid}",
+                "url": url,
+                "created_at": f"{col.published(i):%Y-%m-%d %H:%M:%S}",
+            }
             for i, (aid, url) in enumerate(zip(col.ids(), col.article_urls(), strict=True))
         ],  # fmt: skip
         "children": FEED_CHILDREN[fid],
