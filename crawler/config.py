@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
@@ -37,11 +39,28 @@ class Town:
     columns: tuple[Column, ...] = field(default_factory=tuple)
 
 
-def load_towns(text: str | None = None) -> list[Town]:
-    """Parse the bundled towns.toml (or `text`) into towns, in file order."""
+def load_towns(text: str | None = None, *, path: str | os.PathLike[str] | None = None) -> list[Town]:
+    """Parse the bundled towns.toml (or the file at `path`, or `text`) into towns, in file
+    order. ConfigError when the file cannot be read or is no valid TOML."""
+    if text is None and path is not None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read towns file {str(path)!r}: {exc}") from None
     if text is None:
         text = resources.files("crawler").joinpath("towns.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        where = f"towns file {str(path)!r}" if path is not None else "towns configuration"
+        raise ConfigError(f"{where} is not valid TOML: {exc}") from None
+    try:
+        return _towns_of(data)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"towns configuration: a town or column lacks {exc}") from None
+
+
+def _towns_of(data: dict) -> list[Town]:
     towns = []
     for t in data.get("town", []):
         cols = tuple(

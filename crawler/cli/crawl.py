@@ -48,6 +48,11 @@ def register(sub: Any) -> None:
         help="crawl a mirror of www.dg.gov.cn at URL (default https://www.dg.gov.cn/)",
     )
     crawl.add_argument(
+        "--towns",
+        metavar="FILE",
+        help="towns and columns from FILE instead of the bundled crawler/towns.toml",
+    )
+    crawl.add_argument(
         "--archive",
         metavar="DIR",
         help="WARC output directory (default ./archive, or $DGARCHIVE_ARCHIVE)",
@@ -97,9 +102,13 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
         # `--site-root ""` (an unset variable in a crontab) is a mistake, not the live site.
         given = args.site_root if args.site_root is not None else settings.get("CRAWL_SITE_ROOT")
         site_root = validate_site_root(given)
-        select_columns(load_towns(), args.town, args.column)
+        towns_file = str(Path(args.towns).resolve()) if args.towns else None
+        towns = load_towns(path=towns_file)
+        select_columns(towns, args.town, args.column)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    if towns_file:  # the database names new town and column rows from the same file
+        settings.set("DB_TOWNS", towns, priority="cmdline")
 
     archive = Path(args.archive or settings.get("WARC_DIR")).resolve()
     db_url = args.db or settings.get("DB_URL")
@@ -172,6 +181,7 @@ def _run_spider(settings: Any, args: argparse.Namespace, site_root: str) -> int:
         column=args.column,
         site_root=site_root,
         full=args.full,
+        towns_file=str(Path(args.towns).resolve()) if args.towns else None,
     )
     failures: list = []
     crawled.addErrback(failures.append)  # e.g. the database refused the run at open

@@ -78,6 +78,7 @@ class TownNewsSpider(scrapy.Spider):
         site_root: str | None = None,
         full: bool | str = False,
         known: dict[str, dict] | None = None,
+        towns_file: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -86,7 +87,7 @@ class TownNewsSpider(scrapy.Spider):
         self._site_root = site_root
         self.full = full in (True, "1", "true", "True", "yes")
         self._known = known
-        towns = load_towns()
+        towns = load_towns(path=towns_file or None)  # `dgarchive crawl --towns FILE`
         self.selected: list[Column] = select_columns(towns, self.town_slugs, self.column_paths)
         self._towns = towns
         self.towns = sorted({c.town for c in self.selected})

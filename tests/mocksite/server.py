@@ -25,7 +25,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import images, templates
+from . import images, templates, towns
 from .content import (
     CANONICAL,
     CHINA,
@@ -353,6 +353,11 @@ class MockSite:
     def _build(self, path: str) -> Resource:
         if path == "/robots.txt":
             return Resource(200, templates.ROBOTS.encode(), "text/plain", STATIC_MTIME)
+        if (town := towns.page(path)) is not None:  # the towns of `dgarchive towns` (towns.py)
+            return Resource(
+                town.status, town.body, town.content_type, STATIC_MTIME, html=town.html,
+                compressible=True, headers=town.headers,
+            )  # fmt: skip
         if path in ("/", "/index.html"):
             return _html(200, templates.portal_home_page(), last_modified=STATIC_MTIME)
         if path in ("/houjie/", "/houjie/index.html"):
