@@ -112,7 +112,9 @@ def pywb_config(archive: Path, index: Path) -> str:
         f"  {COLLECTION}:\n"
         f"    index_paths: {json.dumps(str(index))}\n"
         f"    archive_paths: {json.dumps(str(archive) + '/')}\n"
-        "framed_replay: true\n"
+        # Unframed: a replay URL answers with the page itself (and pywb's banner), so a
+        # database row's replay_url shows the article, not an empty frame around it.
+        "framed_replay: false\n"
     )
 
 

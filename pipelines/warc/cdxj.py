@@ -53,6 +53,7 @@ class IndexResult:
     lines_added: int = 0
     lines_total: int = 0
     rebuilt: bool = False  # a known file changed or went: every file was read again
+    failed: dict[str, str] = field(default_factory=dict)  # unreadable files: left out, retried
     zipnum: bool = False
 
 
@@ -124,25 +125,30 @@ def _update(root: Path, folder: Path, threshold: int, lines_per_block: int) -> I
     current = {p.name: _stat_key(p) for p in finished_warcs(root)}
     has_index = index_path(root) is not None
     rebuilt = not has_index or any(current.get(n) != k for n, k in known.items())
+    result = IndexResult(path=folder / PLAIN_NAME, rebuilt=rebuilt and has_index)
     if rebuilt:
         new = sorted(current)
         known = {}
     else:
         new = sorted(n for n in current if n not in known)
-    result = IndexResult(path=folder / PLAIN_NAME, rebuilt=rebuilt and bool(known or has_index))
-    added = cdxj_lines(root / n for n in new)
+    per_file = []
+    for name in list(new):
+        try:
+            per_file.append(cdxj_lines([root / name]))
+        except Exception as exc:  # noqa: BLE001 - any unreadable file: named, left for next run
+            result.failed[name] = f"{type(exc).__name__}: {exc}"
+            new.remove(name)
+    added = list(heapq.merge(*per_file))
     result.files_read, result.lines_added = new, len(added)
-    if not new and has_index:
-        existing_path = index_path(root)
-        assert existing_path is not None
-        result.path, result.zipnum = existing_path, existing_path.name == ZIPNUM_IDX
-        result.lines_total = sum(1 for _ in read_index(root))
-        return result
-    old: Iterable[str] = read_index(root) if not rebuilt else ()
-    merged = list(heapq.merge(old, added))
+    old = list(read_index(root)) if not rebuilt else []
+    merged = list(heapq.merge(old, added)) if added else old
     result.lines_total = len(merged)
-    size = sum(len(line.encode("utf-8")) for line in merged)
-    if size > threshold:
+    zipnum = sum(len(line.encode("utf-8")) for line in merged) > threshold
+    was_zipnum = (folder / ZIPNUM_IDX).exists()
+    if not new and has_index and zipnum == was_zipnum:  # nothing new, layout as it should be
+        result.path, result.zipnum = folder / (ZIPNUM_IDX if zipnum else PLAIN_NAME), zipnum
+        return result
+    if zipnum:
         result.path, result.zipnum = _write_zipnum(folder, merged, lines_per_block), True
         (folder / PLAIN_NAME).unlink(missing_ok=True)
     else:
