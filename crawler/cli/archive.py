@@ -61,6 +61,7 @@ def register(sub: Any) -> None:
     replay.add_argument("--archive", metavar="DIR", help="default ./archive or $DGARCHIVE_ARCHIVE")
     replay.add_argument("--port", type=int, default=8080, metavar="N", help="default 8080")
     replay.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help="default 127.0.0.1")
+    replay.add_argument("--zipnum-threshold", type=int, metavar="BYTES", help="as for index")
     replay.set_defaults(run=replay_command)
 
 
@@ -123,10 +124,10 @@ def replay_command(args: argparse.Namespace, settings: Any = None) -> int:
 
     if importlib.util.find_spec("pywb") is None:
         raise UsageError("replay needs pywb: pip install 'dgarchive[replay]'")
-    from pipelines.warc.cdxj import INDEX_DIR, update_index
+    from pipelines.warc.cdxj import DEFAULT_ZIPNUM_THRESHOLD, INDEX_DIR, update_index
 
     archive = archive_of(args)
-    result = update_index(archive)
+    result = update_index(archive, zipnum_threshold=args.zipnum_threshold or DEFAULT_ZIPNUM_THRESHOLD)
     if not result.lines_total:
         raise UsageError(f"nothing to replay: {archive} holds no indexed capture")
     # Kept next to the index, so `wayback -d ARCHIVE/indexes/pywb` serves it the same way.
