@@ -52,9 +52,19 @@ def export_records(db_url: str, since: date | None = None) -> Iterator[dict]:
             return
         if state == "ahead":  # tables this code does not know: refuse, don't guess
             raise schema_too_new_error(engine)
-        yield from RecordStore(engine).iter_records(since=since)
+        yield from map(with_replay_url, RecordStore(engine).iter_records(since=since))
     finally:
         engine.dispose()
+
+
+def with_replay_url(record: dict) -> dict:
+    """Add `replay_url`: the capture's path under `dgarchive replay` (collection `dgarchive`,
+    the 14-digit capture time, the URL as captured), or None without a capture."""
+    capture = record.get("capture") or {}
+    when, url = capture.get("fetched_at"), capture.get("target_uri")
+    stamp = "".join(c for c in when or "" if c.isdigit())[:14]
+    record["replay_url"] = f"/dgarchive/{stamp}/{url}" if len(stamp) == 14 and url else None
+    return record
 
 
 def run_export(

@@ -39,6 +39,7 @@ def comparable(export: str) -> list[dict]:
     for rec in records(export):
         rec = dict(rec)
         rec.pop("capture", None)
+        rec.pop("replay_url", None)  # the capture's time and fetch URL: this crawl's too
         out.append(rec)
     return out
 

@@ -16,7 +16,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.exporting import run_export
+from crawler.exporting import run_export, with_replay_url
 from crawler.reindexing import run_reindex
 from pipelines.database import DatabasePipeline
 from pipelines.pages import extract_record
@@ -171,7 +171,7 @@ def archive(tmp_path) -> dict:
 def expected_record(body: bytes, url: str, capture: dict) -> dict:
     record = extract_record(body, url, encoding="utf-8")
     record["capture"] = capture
-    return exported(record)
+    return with_replay_url(exported(record))
 
 
 def export_lines(db_url: str, **kwargs) -> list[dict]:
@@ -299,13 +299,13 @@ def test_export_jsonl_is_the_contract_record_plus_capture_in_url_order(filled):
     assert "謝衛東" in text  # UTF-8, not \\u escapes
     lines = [json.loads(line) for line in text.splitlines()]
     expected = sorted(
-        [exported(r) for r in (plain_record(2), interview_record(), plain_record(1))],
+        [with_replay_url(exported(r)) for r in (plain_record(2), interview_record(), plain_record(1))],
         key=lambda r: r["url"],
     )
     assert lines == expected
     assert list(lines[0]) == [
         "url", "site", "column", "title", "published_at", "source", "script", "text",
-        "images", "interview", "anomalies", "capture",
+        "images", "interview", "anomalies", "capture", "replay_url",
     ]  # fmt: skip
 
 
@@ -347,3 +347,13 @@ def test_export_of_a_database_without_schema_is_empty(sqlite_url):
 def test_export_refuses_an_unknown_format(filled):
     with pytest.raises(ValueError, match="xml"):
         run_export(filled, "xml", None, io.StringIO())
+
+
+def test_replay_url_is_the_capture_path_under_dgarchive_replay():
+    from crawler.exporting import with_replay_url
+
+    rec = with_replay_url(
+        {"capture": {"fetched_at": "2026-11-22T00:15:00Z", "target_uri": "http://h:1/a.html"}}
+    )
+    assert rec["replay_url"] == "/dgarchive/20261122001500/http://h:1/a.html"
+    assert with_replay_url({"capture": None})["replay_url"] is None

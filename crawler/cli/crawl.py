@@ -158,7 +158,25 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
         except LockHeldError as exc:
             print(f"dgarchive: error: {exc}", file=sys.stderr)
             return ExitCode.LOCK_HELD
-        return _run_spider(settings, args, site_root)
+        code = _run_spider(settings, args, site_root)
+        if settings.getbool("ARCHIVE_INDEX", True):  # still under the lock: one indexer at a time
+            _index_archive(archive, settings.getint("INDEX_ZIPNUM_THRESHOLD", 0))
+        return code
+
+
+def _index_archive(archive: Path, zipnum_threshold: int = 0) -> None:
+    """Add the run's WARC files to the replay index (`dgarchive index`); a failure is a
+    warning, not the crawl's: the WARC files are complete and the next run retries."""
+    from pipelines.warc.cdxj import DEFAULT_ZIPNUM_THRESHOLD, update_index
+
+    try:
+        result = update_index(archive, zipnum_threshold=zipnum_threshold or DEFAULT_ZIPNUM_THRESHOLD)
+    except OSError as exc:
+        log.warning("the replay index of %s was not updated: %s", archive, exc)
+        return
+    for name, reason in result.failed.items():
+        log.warning("replay index: %s left out, it could not be read: %s", name, reason)
+    log.info("replay index: %d WARC file(s) added, %d lines", len(result.files_read), result.lines_total)
 
 
 def _run_spider(settings: Any, args: argparse.Namespace, site_root: str) -> int:
