@@ -26,7 +26,7 @@ class RunLog(logging.Handler):
         super().__init__(level)
         self.setFormatter(JsonFormatter())
         self.max_bytes = max_bytes
-        self._file = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - closed in close()
+        self._file = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
         self._size = 0
         self._cut = 0  # records left out past max_bytes
         self._guard = threading.Lock()

@@ -226,7 +226,7 @@ class WarcCapture:
                 ]
                 if records:
                     self.writer.write_records(records)
-            except Exception:  # noqa: BLE001 - the run's own record must not lose the archive
+            except Exception:
                 logger.exception("Could not write the run's own records into the WARC file")
                 if self.stats is not None:
                     self.stats.inc_value("warc/write_errors")

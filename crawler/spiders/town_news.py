@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.http import Response, TextResponse
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler import __version__

@@ -20,7 +20,9 @@ _LOWER = "translate(@rel, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvw
 _REL_TOKENS = ("stylesheet", "icon", "apple-touch-icon")
 LINK_HREFS = (
     "//link["
-    + " or ".join(f"contains(concat(' ', normalize-space({_LOWER}), ' '), ' {t} ')" for t in _REL_TOKENS)
+    + " or ".join(
+        f"contains(concat(' ', normalize-space({_LOWER}), ' '), ' {t} ')" for t in _REL_TOKENS
+    )
     + "]/@href"
 )
 SRC_ATTRS = "//img/@src | //script/@src | //input[@type='image' or @type='IMAGE']/@src"
