@@ -695,7 +695,7 @@ function setFontSize(size) { doZoom(size); }
 
 BASE_CSS = """/* reset and footer */
 ul{margin:0;padding:0;list-style:none}img{border:0}
-.footer{background:#f4f4f4 url('../images/footer_bg.png') repeat-x;padding:10px 0}
+.foot{background:url('../images/footer_bg.png') repeat-x;padding:10px 0}
 """
 
 SHARE_CSS = """.bdsharebuttonbox{display:inline-block;height:20px}
