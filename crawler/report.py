@@ -61,6 +61,9 @@ COUNTERS: dict[str, str] = {
     "items_dropped": "item_dropped_count",
 }
 STATUS_PREFIX = "downloader/response_status_count/"
+# request.meta key: an error answer to this request is no failure (the site's favicon.ico,
+# asked for whether or not the site has one).
+OPTIONAL_META_KEY = "dgarchive_optional"
 
 
 def failure_reason(error: BaseException | Any) -> str:
@@ -280,7 +283,8 @@ class RunReport:
         self.responses += 1
 
     def response_received(self, response: Any, request: Any = None, spider: Any = None) -> None:
-        if response.status >= 400 and not _is_robots(response.url):
+        optional = request is not None and request.meta.get(OPTIONAL_META_KEY)
+        if response.status >= 400 and not _is_robots(response.url) and not optional:
             record_failure(self.stats, response.url, f"HTTP {response.status}")
 
     def spider_error(self, failure: Any, response: Any, spider: Any = None) -> None:

@@ -17,6 +17,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
 from crawler.middlewares import first_url, report_dropped_redirects
+from crawler.report import OPTIONAL_META_KEY
 from pipelines.dates import parse_iso, utc_now
 from pipelines.failures import record_failure
 from pipelines.pages import (
@@ -289,8 +290,9 @@ class TownNewsSpider(scrapy.Spider):
         """Requests for the requisites not yet asked for in this crawl nor held from earlier
         ones; the site's favicon.ico with the first page. Off-site URLs are never fetched."""
         asked = self.__dict__.setdefault("_requisites_asked", set())
+        favicon = favicon_url(self.sitemap.root)
         if not asked:
-            urls = [*urls, favicon_url(self.sitemap.root)]
+            urls = [*urls, favicon]
         stats = self.crawler.stats
         for url in urls:
             if not self.sitemap.in_site(url):
@@ -303,11 +305,13 @@ class TownNewsSpider(scrapy.Spider):
                 stats.inc_value("crawl/requisites_held")
                 continue
             stats.inc_value("crawl/requisites")
+            meta: dict[str, Any] = {"dgarchive_column": column_path}
+            if url == favicon:
+                # Asked for whether or not a page links it (as browsers do): a site without
+                # one answers 404, archived for replay, and that is no failure of the crawl.
+                meta[OPTIONAL_META_KEY] = True
             yield scrapy.Request(
-                fetch,
-                callback=self.parse_requisite,
-                errback=self.on_error,
-                meta={"dgarchive_column": column_path},
+                fetch, callback=self.parse_requisite, errback=self.on_error, meta=meta
             )
 
     def _revisits(self) -> Iterator[scrapy.Request]:
@@ -428,6 +432,8 @@ class TownNewsSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request
+        if failure.check(HttpError) and request.meta.get(OPTIONAL_META_KEY):
+            return  # archived; RunReport does not count it either
         if type(failure.value) is IgnoreRequest and "robots.txt" in failure.getErrorMessage():
             # Refused by robots.txt (a page requisite under a Disallow): policy, not a failure.
             log.info("not fetched %s: %s", request.url, failure.getErrorMessage())
