@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from scrapy import signals
@@ -29,6 +29,9 @@ from crawler.exitcodes import (
     cause_of,
     exit_code_for,
 )
+from crawler.runlog import CONTENT_TYPE as RUN_LOG_CONTENT_TYPE
+from crawler.runlog import RunLog
+from pipelines.capture import WarcCapture
 from pipelines.failures import FAILURES_KEY, record_failure
 
 if TYPE_CHECKING:
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
+_Ext = TypeVar("_Ext")
 
 # A component's own finish reason for a failure found after the close reason was fixed (the
 # database pipeline's last batch is written while the spider closes): it wins over
@@ -49,12 +53,17 @@ COUNTERS: dict[str, str] = {
     "changed_articles": "db/articles_changed",
     "unchanged_articles": "db/articles_unchanged",
     "known_skipped": "crawl/known_skipped",
+    "requisites": "crawl/requisites",  # page requisites fetched
+    "requisites_held": "crawl/requisites_held",  # not fetched: held from an earlier run
     "revisits": "warc/revisits",
     "bytes_written": "warc/bytes_written",
     "items_scraped": "item_scraped_count",
     "items_dropped": "item_dropped_count",
 }
 STATUS_PREFIX = "downloader/response_status_count/"
+# request.meta key: an error answer to this request is no failure (the site's favicon.ico,
+# asked for whether or not the site has one).
+OPTIONAL_META_KEY = "dgarchive_optional"
 
 
 def failure_reason(error: BaseException | Any) -> str:
@@ -166,9 +175,14 @@ class RunReport:
     """Builds, writes and logs the run report.
 
     Settings: `REPORT_FILE` (default None: log the summary only), `CRAWL_RUN_ID` (default
-    None: a fresh UUID). Reads the stats in `COUNTERS`, `downloader/response_status_count/*`,
-    `crawl/failures` and `warc/files` (a list of file names, or a count), and the spider
-    attributes `towns`, `columns` and `site_root` where present.
+    None: a fresh UUID), `CRAWL_SITE_ROOT`. Reads the stats in `COUNTERS`,
+    `downloader/response_status_count/*`, `crawl/failures` and `warc/files` (a list of file
+    names, or a count), and the spider attributes `towns`, `columns` and `site_root` where
+    present (the setting when the spider has none).
+
+    With WARC capture on, the report and the run's log (`crawler.runlog`) go into the last
+    WARC file as `resource` records, `urn:dgarchive:run:<run id>:report` and `...:log`
+    (`archive_records`), so the archive tells how it was made.
 
     Failures it records itself: every final response with status >= 400 (robots.txt aside),
     every exception in a spider callback (`spider_error`) or item pipeline (`item_error`).
@@ -185,6 +199,7 @@ class RunReport:
         report_file: str | os.PathLike[str] | None = None,
         run_id: str | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        site_root: str | None = None,
     ) -> None:
         self.stats = stats
         self.report_file = Path(report_file) if report_file else None
@@ -196,6 +211,17 @@ class RunReport:
         self.responses = 0  # responses downloaded, whatever their status
         self._logged = False
         self._closed: tuple[Any, str] | None = None
+        self.site_root = site_root
+        self.run_log: RunLog | None = None
+        self.crawler: Any = None
+
+    @property
+    def report_uri(self) -> str:
+        return f"urn:dgarchive:run:{self.run_id}:report"
+
+    @property
+    def log_uri(self) -> str:
+        return f"urn:dgarchive:run:{self.run_id}:log"
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RunReport:
@@ -203,7 +229,12 @@ class RunReport:
             crawler.stats,
             report_file=crawler.settings.get("REPORT_FILE") or None,
             run_id=crawler.settings.get("CRAWL_RUN_ID") or None,
+            site_root=crawler.settings.get("CRAWL_SITE_ROOT") or None,
         )
+        ext.crawler = crawler
+        if crawler.settings.getbool("WARC_ENABLED", True):
+            # From now, so the archived log has Scrapy's lines on settings and components.
+            ext.run_log = RunLog().attach()
         connect = crawler.signals.connect
         connect(ext.spider_opened, signal=signals.spider_opened)
         connect(ext.request_left_downloader, signal=signals.request_left_downloader)
@@ -217,6 +248,31 @@ class RunReport:
 
     def spider_opened(self, spider: Any = None) -> None:
         self.started_at = self.clock()
+        capture = _find_extension(self.crawler, WarcCapture)
+        if capture is not None:
+            capture.add_closing_records(self.archive_records)
+        elif self.run_log is not None:  # no archive to write it into
+            self._drop_run_log()
+
+    def archive_records(self) -> list[tuple[str, str, bytes]]:
+        """The report (final: built again if the close reason changed) and the run's log,
+        as (URI, content type, payload) for the capture's last records."""
+        self._finalize()
+        self.log_summary()  # the archived log ends with the summary, as the terminal's does
+        records: list[tuple[str, str, bytes]] = []
+        if self.report is not None:
+            body = json.dumps(self.report, ensure_ascii=False, indent=2) + "\n"
+            records.append((self.report_uri, "application/json", body.encode("utf-8")))
+        if self.run_log is not None:
+            records.append((self.log_uri, RUN_LOG_CONTENT_TYPE, self.run_log.getvalue()))
+            self._drop_run_log()
+        return records
+
+    def _drop_run_log(self) -> None:
+        if self.run_log is not None:
+            self.run_log.detach()
+            self.run_log.close()
+            self.run_log = None
 
     def request_left_downloader(self, request: Any = None, spider: Any = None) -> None:
         self.attempts += 1
@@ -227,7 +283,8 @@ class RunReport:
         self.responses += 1
 
     def response_received(self, response: Any, request: Any = None, spider: Any = None) -> None:
-        if response.status >= 400 and not _is_robots(response.url):
+        optional = request is not None and request.meta.get(OPTIONAL_META_KEY)
+        if response.status >= 400 and not _is_robots(response.url) and not optional:
             record_failure(self.stats, response.url, f"HTTP {response.status}")
 
     def spider_error(self, failure: Any, response: Any, spider: Any = None) -> None:
@@ -264,7 +321,7 @@ class RunReport:
             finish_reason=self.finish_reason(reason),
             towns=_str_list(getattr(spider, "towns", None)),
             columns=_str_list(getattr(spider, "columns", None)),
-            site_root=getattr(spider, "site_root", None) or None,
+            site_root=getattr(spider, "site_root", None) or self.site_root,
         )
         if self.report_file is not None:
             try:
@@ -276,14 +333,18 @@ class RunReport:
             else:
                 logger.info("run report written to %s", self.report_file)
 
-    def engine_stopped(self) -> None:
+    def _finalize(self) -> None:
         # Handlers of spider_closed that ran after this one (the database pipeline closes its
         # run there) may have failed: build the report again if the reason changed.
         if self._closed is not None and self.report is not None:
             spider, reason = self._closed
             if self.finish_reason(reason) != self.report["finish_reason"]:
                 self._build(spider, reason)
+
+    def engine_stopped(self) -> None:
+        self._finalize()
         self.log_summary()
+        self._drop_run_log()  # the capture did not take it (nothing archived)
 
     def log_summary(self) -> None:
         """Log the summary line once (the CLI may call it if the engine never stopped)."""
@@ -340,16 +401,20 @@ class FailureRecorder:
         return None
 
 
-def find_report(crawler: Any) -> RunReport | None:
-    """The crawler's `RunReport` extension, if it was built."""
+def _find_extension(crawler: Any, kind: type[_Ext]) -> _Ext | None:
     try:
         extensions = crawler.extensions
     except (AttributeError, RuntimeError):  # the crawl failed before its extensions were built
         return None
     for ext in getattr(extensions, "middlewares", ()):
-        if isinstance(ext, RunReport):
+        if isinstance(ext, kind):
             return ext
     return None
+
+
+def find_report(crawler: Any) -> RunReport | None:
+    """The crawler's `RunReport` extension, if it was built."""
+    return _find_extension(crawler, RunReport)
 
 
 def report_exit_code(crawler: Any) -> ExitCode:

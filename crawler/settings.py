@@ -77,6 +77,7 @@ WARC_ENABLED = True
 WARC_DIR = os.environ.get("DGARCHIVE_ARCHIVE") or "archive"
 WARC_PREFIX = "DGARCHIVE"
 WARC_MAX_SIZE = 1_000_000_000
+WARC_OPERATOR = None  # warcinfo `operator` (a name or organisation); CONTACT_URL when unset
 
 # Storage
 DB_ENABLED = True

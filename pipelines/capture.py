@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from pipelines.warc.builders import RevisitOf, new_record_id, sha1_digest
 from pipelines.warc.completeness import check_body
 from pipelines.warc.heads import HttpHead, default_reason
 from pipelines.warc.repair import repair_open_files
-from pipelines.warc.writer import RollingWarcWriter, WarcWriteError
+from pipelines.warc.writer import SOFTWARE, RollingWarcWriter, WarcWriteError, package_version
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -46,6 +47,9 @@ REVISIT_PROFILE_META_KEY = "warc_revisit"  # out: the revisit profile, when one 
 # out: why the archived body is not whole (str), absent when it is (pipelines/warc/completeness.py)
 INCOMPLETE_META_KEY = "dgarchive_incomplete"
 
+# A closing record: (WARC-Target-URI, Content-Type, payload), e.g. the run report.
+ClosingRecord = tuple[str, str, bytes]
+
 
 class WarcCapture:
     """Writes a request and a response record for every downloaded response.
@@ -60,7 +64,16 @@ class WarcCapture:
     Settings:
       WARC_ENABLED (True), WARC_DIR ("archive"), WARC_PREFIX ("DGARCHIVE"),
       WARC_MAX_SIZE (1_000_000_000 bytes), WARC_CRAWL_ID (a new uuid; warcinfo isPartOf),
-      and for warcinfo: ROBOTSTXT_OBEY, USER_AGENT, CRAWL_SITE_ROOT.
+      and for warcinfo (`crawl_fields`): ROBOTSTXT_OBEY, USER_AGENT, CONTACT_URL (operator
+      and `http-header-from`, unless WARC_OPERATOR names the operator), CRAWL_SITE_ROOT, the
+      politeness settings; the spider adds its own (`warcinfo_fields()`: towns, columns,
+      discovery, full or incremental) when it opens.
+
+    The crawl's own record: components hand records to write at the end
+    (`add_closing_records`; the run report and its log, `crawler.report`). With any
+    registered, the file stays open past `spider_closed` and they are written, as `resource`
+    records, just before it closes at `engine_stopped`; a run that archived nothing writes
+    no file for them.
 
     Completeness: each response body is judged as received (`pipelines.warc.completeness`): a
     cut capture gets `WARC-Truncated`, and any reason the body is not whole (cut download,
@@ -92,6 +105,8 @@ class WarcCapture:
         hostname: str | None = None,
         gzip: bool = True,
         max_body_size: int = 0,
+        warcinfo_fields: Mapping[str, object] | None = None,
+        software: str = SOFTWARE,
     ) -> None:
         self.directory = directory
         self.max_body_size = max_body_size
@@ -101,6 +116,7 @@ class WarcCapture:
         self.clock = clock
         self.failed = False
         self.revisits = 0
+        self._closing: list[Callable[[], list[ClosingRecord]]] = []
         self.writer = RollingWarcWriter(
             directory,
             prefix=prefix,
@@ -110,11 +126,13 @@ class WarcCapture:
                 "robots": "obey" if robots_obey else "ignore",
                 "http-header-user-agent": user_agent,
                 "dgarchive-site-root": site_root,
+                **(warcinfo_fields or {}),
             },
             clock=clock,
             id_factory=id_factory,
             hostname=hostname or socket.gethostname(),
             gzip=gzip,
+            software=software,
         )
         self.builder = self.writer.builder
 
@@ -134,6 +152,8 @@ class WarcCapture:
             stats=crawler.stats,
             close_spider=lambda reason: _close_spider(crawler, reason),
             max_body_size=s.getint("DOWNLOAD_MAXSIZE", 0),
+            warcinfo_fields=crawl_fields(s),
+            software=software_versions(),
         )
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
@@ -144,6 +164,11 @@ class WarcCapture:
     # -- signal handlers ---------------------------------------------------------------
 
     def spider_opened(self, spider: Spider | None = None) -> None:
+        # What the spider was asked to crawl, for the warcinfo of every file (none is open
+        # yet: the first opens with the first response).
+        own = getattr(spider, "warcinfo_fields", None)
+        if callable(own):
+            self.writer.warcinfo_fields.update(own())
         repaired = repair_open_files(self.directory) if os.path.isdir(self.directory) else []
         for path in repaired:
             logger.warning("Repaired a WARC file an earlier crawl left open: %s", path)
@@ -170,11 +195,42 @@ class WarcCapture:
             request.meta.pop(REVISIT_PROFILE_META_KEY, None)
         self._update_stats()
 
+    def add_closing_records(self, provider: Callable[[], list[ClosingRecord]]) -> None:
+        """Have `provider()`'s records written as the last records of the run."""
+        self._closing.append(provider)
+
     def spider_closed(self, spider: Spider | None = None, reason: str | None = None) -> None:
-        self.close()
+        if not self._closing:
+            self.close()
+        # else: the providers' records (the run report) are only final once every
+        # spider_closed handler has run; engine_stopped writes them and closes.
 
     def engine_stopped(self) -> None:
-        self.close()
+        try:
+            self.write_closing_records()
+        finally:
+            self.close()
+
+    def write_closing_records(self) -> None:
+        """Write each provider's records once, as `resource` records, into the current file.
+
+        Not after a write error (the crawl stopped for it) nor when this run archived
+        nothing; a failure here is logged, not raised: the exchanges are already safe."""
+        providers, self._closing = self._closing, []
+        if self.failed or not self.writer.files:
+            return
+        for provider in providers:
+            try:
+                records = [
+                    self.builder.resource(uri, payload, ctype) for uri, ctype, payload in provider()
+                ]
+                if records:
+                    self.writer.write_records(records)
+            except Exception:
+                logger.exception("Could not write the run's own records into the WARC file")
+                if self.stats is not None:
+                    self.stats.inc_value("warc/write_errors")
+        self._update_stats()
 
     def close(self) -> None:
         """Close (and rename) the current file. Safe to call more than once."""
@@ -332,6 +388,41 @@ class WarcCapture:
         self.stats.set_value("warc/bytes_written", w.bytes_written)
         self.stats.set_value("warc/revisits", self.revisits)
         self.stats.set_value("warc/files", [_name(p) for p in w.files])
+
+
+def software_versions() -> str:
+    """`software` of warcinfo: dgarchive and warcio, then Scrapy, Twisted and Python."""
+    extra = f"Scrapy/{package_version('scrapy')} Twisted/{package_version('twisted')}"
+    return f"{SOFTWARE} {extra} {platform.python_implementation()}/{platform.python_version()}"
+
+
+def crawl_fields(settings: Any) -> dict[str, object]:
+    """warcinfo fields from the crawl settings that change what gets captured, and who ran it.
+
+    `operator` and `http-header-from` (WARC 1.1 names) come from WARC_OPERATOR and
+    CONTACT_URL; `dgarchive-*` fields record politeness and scope settings as in force."""
+    s = settings
+    contact = s.get("CONTACT_URL") or ""
+    throttle = "off"
+    if s.getbool("AUTOTHROTTLE_ENABLED"):
+        throttle = (
+            f"on (start delay {s.getfloat('AUTOTHROTTLE_START_DELAY')} s, max delay "
+            f"{s.getfloat('AUTOTHROTTLE_MAX_DELAY')} s, target concurrency "
+            f"{s.getfloat('AUTOTHROTTLE_TARGET_CONCURRENCY')})"
+        )
+    return {
+        "operator": s.get("WARC_OPERATOR") or contact,
+        "http-header-from": contact,
+        "dgarchive-download-delay": f"{s.getfloat('DOWNLOAD_DELAY')} s",
+        "dgarchive-autothrottle": throttle,
+        "dgarchive-concurrency": (
+            f"{s.getint('CONCURRENT_REQUESTS')} requests, "
+            f"{s.getint('CONCURRENT_REQUESTS_PER_DOMAIN')} per domain"
+        ),
+        "dgarchive-download-maxsize": s.getint("DOWNLOAD_MAXSIZE"),
+        "dgarchive-page-requisites": "on" if s.getbool("CRAWL_PAGE_REQUISITES", True) else "off",
+        "dgarchive-discovery": s.get("CRAWL_DISCOVERY") or "pages",
+    }
 
 
 def _close_spider(crawler: Crawler, reason: str) -> None:

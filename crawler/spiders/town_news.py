@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
 from crawler.middlewares import first_url, report_dropped_redirects
+from crawler.report import OPTIONAL_META_KEY
 from pipelines.dates import parse_iso, utc_now
 from pipelines.failures import record_failure
 from pipelines.pages import (
@@ -27,6 +29,8 @@ from pipelines.pages import (
 )
 from pipelines.pages.encoding import http_charset
 from pipelines.pages.listing import page_number
+from pipelines.pages.requisites import css_requisites, favicon_url, page_requisites
+from pipelines.warc.inventory import held_uris
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -55,7 +59,14 @@ class TownNewsSpider(scrapy.Spider):
     list page even when incremental), `known` (preloaded {canonical URL: last capture}).
 
     Settings read: CRAWL_SITE_ROOT, CRAWL_PAGE_REQUISITES, CRAWL_INCREMENTAL, CRAWL_DISCOVERY,
-    CRAWL_REVISIT_OLDER_THAN, CRAWL_MAX_LINKS_PER_PAGE, DB_ENABLED, DB_URL, CONTACT_URL.
+    CRAWL_REVISIT_OLDER_THAN, CRAWL_MAX_LINKS_PER_PAGE, DB_ENABLED, DB_URL, CONTACT_URL,
+    WARC_ENABLED, WARC_DIR.
+
+    Page requisites (stylesheets and what they import, scripts, icons, images, srcsets, the
+    site's favicon.ico) of every archived list page and article are fetched once per crawl,
+    on the site root only; robots.txt rules them like any request. The incremental crawl
+    skips those the archive already holds (`pipelines.warc.inventory`); `full` fetches
+    them again.
     """
 
     name = "town_news"
@@ -103,6 +114,7 @@ class TownNewsSpider(scrapy.Spider):
         spider.allowed_domains = sorted(
             {urlsplit(spider.sitemap.root).hostname or "", "www.dg.gov.cn"}
         )
+        spider.site_root = spider.sitemap.root  # the run report names it
         spider.requisites = s.getbool("CRAWL_PAGE_REQUISITES", True)
         spider.archive_required = s.getbool("WARC_ENABLED", True)
         spider.incremental = s.getbool("CRAWL_INCREMENTAL", True) and not spider.full
@@ -113,12 +125,37 @@ class TownNewsSpider(scrapy.Spider):
         if spider._known is None and spider.incremental and s.getbool("DB_ENABLED", True):
             spider._known = _load_known(s.get("DB_URL"))
         spider.known = spider._known or {}
+        spider.held = set()  # fetch URLs of responses the archive holds from earlier runs
+        if spider.requisites and spider.incremental and spider.archive_required:
+            spider.held = held_uris(s.get("WARC_DIR") or "archive")
         if spider.sitemap.is_canonical and not s.get("CONTACT_URL"):
             log.warning(
                 "crawling the live site without a contact in the User-Agent: "
                 "set -s CONTACT_URL=mailto:you@example.org (or a web page about your archive)"
             )
         return spider
+
+    def warcinfo_fields(self) -> dict[str, object]:
+        """What this crawl was asked to capture, for every WARC file's warcinfo."""
+        towns = []
+        for slug in self.towns:
+            town = town_by_slug(self._towns, slug)
+            columns = ", ".join(f"{c.name} ({c.path})" for c in self.selected if c.town == slug)
+            towns.append(f"{town.name if town else slug} ({slug}): {columns}")
+        if self.revisit_days >= 0:
+            revisit = f"stored articles fetched over {self.revisit_days:g} days ago"
+        else:
+            revisit = "never"
+        return {
+            "description": "dgarchive crawl of the news columns of www.dg.gov.cn towns: "
+            + "; ".join(towns),
+            "dgarchive-towns": ",".join(self.towns),
+            "dgarchive-columns": ",".join(self.columns),
+            "dgarchive-mode": "full" if not self.incremental else "incremental",
+            "dgarchive-discovery": self.discovery,
+            "dgarchive-revisit-older-than": revisit,
+            "dgarchive-page-requisites": "on" if self.requisites else "off",
+        }
 
     # -- discovery ---------------------------------------------------------------------
 
@@ -188,9 +225,9 @@ class TownNewsSpider(scrapy.Spider):
         for page in self._capped(response.url, "list page links", pages):
             if self._in_column(page, column) and page_number(page) > 0:
                 yield self._request(self.sitemap.to_fetch(page), self.parse_listing, column)
-        if self.requisites and (new or walk_all):
+        if self.requisites:
             requisites = self._capped(response.url, "page requisites", listing.requisite_urls)
-            yield from self._requisites(requisites, column)
+            yield from self._requisites(requisites, column.path)
 
     def _capped(
         self, page_url: str, what: str, links: list[str], total: int | None = None
@@ -250,15 +287,33 @@ class TownNewsSpider(scrapy.Spider):
             return None
         return self._request(fetch, self.parse_article, column)
 
-    def _requisites(self, urls: list[str], column: Column) -> Iterator[scrapy.Request]:
+    def _requisites(self, urls: list[str], column_path: str | None) -> Iterator[scrapy.Request]:
+        """Requests for the requisites not yet asked for in this crawl nor held from earlier
+        ones; the site's favicon.ico with the first page. Off-site URLs are never fetched."""
+        asked = self.__dict__.setdefault("_requisites_asked", set())
+        favicon = favicon_url(self.sitemap.root)
+        if not asked:
+            urls = [*urls, favicon]
+        stats = self.crawler.stats
         for url in urls:
-            if self.sitemap.in_site(url):
-                yield scrapy.Request(
-                    self.sitemap.to_fetch(url),
-                    callback=self.parse_requisite,
-                    errback=self.on_error,
-                    meta={"dgarchive_column": column.path},
-                )
+            if not self.sitemap.in_site(url):
+                continue
+            fetch = self.sitemap.to_fetch(url)
+            if fetch in asked:
+                continue
+            asked.add(fetch)
+            if fetch in self.held:
+                stats.inc_value("crawl/requisites_held")
+                continue
+            stats.inc_value("crawl/requisites")
+            meta: dict[str, Any] = {"dgarchive_column": column_path}
+            if url == favicon:
+                # Asked for whether or not a page links it (as browsers do): a site without
+                # one answers 404, archived for replay, and that is no failure of the crawl.
+                meta[OPTIONAL_META_KEY] = True
+            yield scrapy.Request(
+                fetch, callback=self.parse_requisite, errback=self.on_error, meta=meta
+            )
 
     def _revisits(self) -> Iterator[scrapy.Request]:
         """Conditional re-fetches of stored articles older than CRAWL_REVISIT_OLDER_THAN."""
@@ -354,17 +409,36 @@ class TownNewsSpider(scrapy.Spider):
             return
         record["capture"] = capture
         if self.requisites:
-            # Content images; stylesheets and page chrome come with the list pages.
-            yield from self._requisites([i["src"] for i in record.get("images", [])], column)
+            # The page's chrome, share widget and content images (most already asked for).
+            encoding = getattr(response, "encoding", None)
+            urls = page_requisites(response.body, response.url, encoding=encoding)
+            urls += [i["src"] for i in record.get("images", []) if i.get("src")]
+            urls = self._capped(response.url, "page requisites", list(dict.fromkeys(urls)))
+            yield from self._requisites(urls, column.path)
         yield record
 
-    def parse_requisite(self, response: Response) -> None:
-        return None  # archived by the capture; nothing to extract
+    def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
+        """A stylesheet's images, fonts and imported stylesheets; anything else is only
+        archived (by the capture)."""
+        ctype = (_header(response, b"Content-Type") or "").split(";")[0].strip().lower()
+        css = ctype == "text/css" or (not ctype and urlsplit(response.url).path.endswith(".css"))
+        if not (self.requisites and css and response.status == 200):
+            return
+        charset = http_charset(_header(response, b"Content-Type"))
+        urls = css_requisites(response.body, response.url, encoding=charset)
+        urls = self._capped(response.url, "stylesheet requisites", urls)
+        yield from self._requisites(urls, response.meta.get("dgarchive_column"))
 
     # -- failures ----------------------------------------------------------------------
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request
+        if failure.check(HttpError) and request.meta.get(OPTIONAL_META_KEY):
+            return  # archived; RunReport does not count it either
+        if type(failure.value) is IgnoreRequest and "robots.txt" in failure.getErrorMessage():
+            # Refused by robots.txt (a page requisite under a Disallow): policy, not a failure.
+            log.info("not fetched %s: %s", request.url, failure.getErrorMessage())
+            return
         if failure.check(HttpError):
             response = failure.value.response
             reason = f"HTTP {response.status}"

@@ -8,6 +8,8 @@ from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 
+from pipelines.pages.requisites import html_requisites
+
 ARTICLE_PATH = re.compile(r"/content/(m?)post_(\d+)\.html$")
 PAGE_NAME = re.compile(r"(?:^|/)index(?:_(\d+))?\.html$")
 # createPageHTML('page_div', TOTAL, CURRENT, 'index', 'html', ITEMS): the platform's JS page bar.
@@ -61,15 +63,8 @@ def page_number(url: str) -> int:
 
 
 def requisites(sel: Selector, base: str) -> list[str]:
-    """Stylesheets, scripts and images a page needs to replay."""
-    out = []
-    for href in sel.css(
-        'link[rel~="stylesheet"]::attr(href), script::attr(src), img::attr(src)'
-    ).getall():
-        href = href.strip()
-        if href and not href.startswith(("data:", "javascript:")):
-            out.append(urljoin(base, href))
-    return list(dict.fromkeys(out))
+    """Stylesheets, scripts, icons and images a page needs to replay (`requisites.py`)."""
+    return html_requisites(sel, base)
 
 
 def _article_links(hrefs: list[str], base: str, limit: int | None) -> list[str]:

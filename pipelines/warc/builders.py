@@ -1,7 +1,7 @@
 """WARC record builders: one HTTP exchange in, warcio records out. No Scrapy imports.
 
-`WarcRecordBuilder` makes request, response, revisit, metadata and warcinfo records with
-their digests, dates from an injectable clock and ids from an injectable factory; writing
+`WarcRecordBuilder` makes request, response, revisit, metadata, resource and warcinfo records
+with their digests, dates from an injectable clock and ids from an injectable factory; writing
 them to files is `pipelines.warc.writer`'s job.
 """
 
@@ -59,7 +59,8 @@ class RevisitOf:
 
 
 class WarcRecordBuilder:
-    """Builds warcio records for HTTP exchanges. Dates come from `clock`, ids from `id_factory`.
+    """Builds warcio records for HTTP exchanges and the crawl's own resources. Dates come from
+    `clock`, ids from `id_factory`.
 
     Records carry sha1 base32 payload digests from here and block digests when written.
     """
@@ -240,6 +241,22 @@ class WarcRecordBuilder:
         return self._record(
             "metadata", target_uri, warc_headers, None, body, "application/warc-fields"
         )
+
+    def resource(
+        self,
+        target_uri: str,
+        payload: bytes,
+        content_type: str,
+        *,
+        date: datetime | str | None = None,
+        concurrent_to: str | None = None,
+    ) -> ArcWarcRecord:
+        """A `resource` record: `payload` itself, not an HTTP exchange (a run's report or
+        log, under a `urn:` URI of its own). Readers of captures skip them."""
+        warc_headers = self._headers(
+            "resource", target_uri, date, [("WARC-Concurrent-To", concurrent_to)]
+        )
+        return self._record("resource", target_uri, warc_headers, None, payload, content_type)
 
     def not_modified_records(
         self,

@@ -30,14 +30,14 @@ from pipelines.warc.members import already_compressed, gzip_member
 from pipelines.warc.openfiles import fsync_dir, lock, same_file
 
 
-def _version(distribution: str) -> str:
+def package_version(distribution: str) -> str:
     try:
         return _dist_version(distribution)
     except PackageNotFoundError:  # pragma: no cover - run from a checkout never installed
         return "unknown"
 
 
-SOFTWARE = f"dgarchive/{_version('dgarchive')} (warcio/{_version('warcio')})"
+SOFTWARE = f"dgarchive/{package_version('dgarchive')} (warcio/{package_version('warcio')})"
 
 
 class WarcWriteError(OSError):

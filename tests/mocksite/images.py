@@ -68,6 +68,14 @@ def jpeg(grey: int, comment: bytes = b"") -> bytes:
     )
 
 
+def ico(rgb: tuple[int, int, int], size: int = 16) -> bytes:
+    """A favicon.ico holding one PNG image (Vista-style ICO), as browsers read them."""
+    image = png(rgb, size, size)
+    head = struct.pack("<HHH", 0, 1, 1)  # reserved, type 1 (icon), one image
+    entry = struct.pack("<BBBBHHII", size, size, 0, 0, 1, 32, len(image), 6 + 16)
+    return head + entry + image
+
+
 def colour_for(key: int) -> tuple[int, int, int]:
     """A deterministic colour per key, so different images differ."""
     return (key * 37 % 256, key * 91 % 256, key * 53 % 256)

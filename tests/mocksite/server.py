@@ -42,6 +42,11 @@ from .content import (
 )
 
 LIST_COLUMNS = (TSHJ, ZHXW)
+STYLESHEETS = {
+    templates.CSS_PATH: templates.CSS,
+    templates.BASE_CSS_PATH: templates.BASE_CSS,
+    templates.SHARE_CSS_PATH: templates.SHARE_CSS,
+}
 STATIC_MTIME = datetime(2023, 1, 1, tzinfo=CHINA).timestamp()
 FAULT_TITLES = {
     "missing": "厚街镇2022年度重点项目建设情况通报",
@@ -362,16 +367,20 @@ class MockSite:
             return _html(200, templates.portal_home_page(), last_modified=STATIC_MTIME)
         if path in ("/houjie/", "/houjie/index.html"):
             return _html(200, templates.town_home_page(), last_modified=STATIC_MTIME)
-        if path == templates.CSS_PATH:
-            return Resource(
-                200, templates.CSS.encode(), "text/css; charset=utf-8", STATIC_MTIME,
-                compressible=True,
-            )  # fmt: skip
         if path == templates.JS_PATH:
             return Resource(
                 200, templates.JS.encode(), "application/javascript; charset=utf-8", STATIC_MTIME,
                 compressible=True,
             )  # fmt: skip
+        if path in STYLESHEETS:
+            return Resource(
+                200, STYLESHEETS[path].encode(), "text/css; charset=utf-8", STATIC_MTIME,
+                compressible=True,
+            )  # fmt: skip
+        if path == templates.FAVICON_PATH:
+            return Resource(200, images.ico(images.colour_for(20)), "image/x-icon", STATIC_MTIME)
+        if path == templates.PRIVATE_PIXEL_PATH:
+            return Resource(200, images.png((255, 255, 255), 1, 1), "image/png", STATIC_MTIME)
         if path in templates.STATIC_IMAGES:
             body = images.png(images.colour_for(templates.STATIC_IMAGES[path]), 16, 16)
             return Resource(200, body, "image/png", STATIC_MTIME)

@@ -25,13 +25,32 @@ from .content import (
 HOME = CANONICAL + "houjie/index.html"
 CSS_PATH = "/houjie/css/style.css"
 JS_PATH = "/houjie/js/common.js"
+BASE_CSS_PATH = "/houjie/css/base.css"  # @import-ed by style.css
+SHARE_CSS_PATH = "/houjie/share/share.css"  # the share widget's own, on article pages only
+FAVICON_PATH = "/favicon.ico"
 LOGO_PATH = "/houjie/images/logo.png"
+LOGO_2X_PATH = "/houjie/images/logo@2x.png"  # in the logo's srcset only
+SHARE_SERVICES = [
+    ("weixin", "微信"), ("tsina", "新浪微博"), ("qzone", "QQ空间"), ("sqq", "QQ好友"),
+    ("tqq", "腾讯微博"), ("douban", "豆瓣网"), ("renren", "人人网"), ("copy", "复制网址"),
+]  # fmt: skip
 STATIC_IMAGES = {
     LOGO_PATH: 1,
     "/houjie/images/share.png": 2,
     "/houjie/images/gaba.png": 3,
     "/houjie/images/dzjg.png": 4,
+    LOGO_2X_PATH: 5,
+    "/houjie/images/header_bg.png": 6,  # style.css
+    "/houjie/images/nav_bg.png": 7,  # style.css
+    "/houjie/images/footer_bg.png": 8,  # base.css
+    "/houjie/share/sprite.png": 9,  # share.css
+    **{f"/houjie/share/icons/{k}.png": 10 + i for i, (k, _) in enumerate(SHARE_SERVICES)},
 }
+# Under robots.txt's Disallow: a page requisite the crawl must leave alone.
+PRIVATE_PIXEL_PATH = "/houjie/private/stat.png"
+# The share widget's script as the real pages load it, from the share service's own host: off
+# site, so never fetched by the crawl (and blocked in the browser tests).
+SHARE_JS = "http://bdimg.share.baidu.com/static/api/js/share.js?cdnversion=486"
 OFFSITE = "http://www.gd.gov.cn/"
 SPAM = '<div style="display:none"><a href="http://spam.example/">日韩欧美综合</a></div>'
 
@@ -56,7 +75,7 @@ def page_title(col: ColumnInfo) -> str:
 def header(col: ColumnInfo) -> str:
     return f"""<div class="header">
 <div class="top_bar"><div class="w1200"><span class="top_date" id="today"></span><a href="https://www.dg.gov.cn/" target="_blank">东莞市人民政府</a> | <a href="javascript:void(0)" id="wza">无障碍浏览</a> | <a href="javascript:void(0)" id="jft">繁體</a></div></div>
-<div class="logo w1200"><a href="{HOME}"><img src="{LOGO_PATH}" alt="{SITE_NAME}"></a>
+<div class="logo w1200"><a href="{HOME}"><img src="{LOGO_PATH}" srcset="{LOGO_PATH} 1x, {LOGO_2X_PATH} 2x" alt="{SITE_NAME}"></a>
 <form class="search" action="https://search.dg.gov.cn/search" method="get" target="_blank"><input type="text" name="q" placeholder="请输入关键字"><input type="submit" value="搜索"></form></div>
 <div class="nav"><ul class="w1200">
 <li><a href="{HOME}">首页</a></li>
@@ -86,24 +105,26 @@ def footer() -> str:
 <p>版权所有：东莞市人民政府办公室&nbsp;&nbsp;承办：东莞市政务服务和数据管理局</p>
 <p>网站标识码：{SITE_ID_CODE}</p>
 <p>备案号：<a href="https://beian.miit.gov.cn/" target="_blank">粤ICP备19114884号</a>&nbsp;&nbsp;<a href="http://www.beian.gov.cn/portal/registerSystemInfo?recordcode=44190002000375" target="_blank"><img src="/houjie/images/gaba.png" alt="">粤公网安备 44190002000375号</a>&nbsp;&nbsp;技术支持：开普云&nbsp;&nbsp;<a href="{CANONICAL}houjie/lxwm/">联系我们</a>&nbsp;<a href="{CANONICAL}houjie/wzdt/">网站地图</a></p>
-<p><a href="https://www.cnzz.com/stat/website.php?web_id=1281096312" target="_blank">站长统计</a></p>
+<p><a href="https://www.cnzz.com/stat/website.php?web_id=1281096312" target="_blank">站长统计</a><img src="{PRIVATE_PIXEL_PATH}" width="1" height="1" alt=""></p>
 </div>
 </div>"""
 
 
 def share_widget() -> str:
-    icons = [
-        ("weixin", "微信"), ("tsina", "新浪微博"), ("qzone", "QQ空间"), ("sqq", "QQ好友"),
-        ("tqq", "腾讯微博"), ("douban", "豆瓣网"), ("renren", "人人网"), ("copy", "复制网址"),
-    ]  # fmt: skip
+    """The share buttons of article pages: their own stylesheet and icons on the site, and the
+    share service's script from its own host."""
     links = "".join(
-        f'<a href="javascript:void(0)" class="bds_{k}" data-cmd="{k}" title="分享到{n}"></a>'
-        for k, n in icons
+        f'<a href="javascript:void(0)" class="bds_{k}" data-cmd="{k}" title="分享到{n}">'
+        f'<img src="/houjie/share/icons/{k}.png" alt=""></a>'
+        for k, n in SHARE_SERVICES
     )
     return (
+        f'<link rel="stylesheet" href="{SHARE_CSS_PATH}">'
         '<div class="bdsharebuttonbox share"><span class="share_txt">分享到：</span>'
         f'<a href="javascript:void(0)" class="bds_more" data-cmd="more">'
         f'<img src="/houjie/images/share.png" alt="分享"></a>{links}</div>'
+        '<script>window._bd_share_config={"common":{"bdText":"","bdPic":""},"share":{}};'
+        f'</script><script src="{SHARE_JS}"></script>'
     )
 
 
@@ -122,7 +143,8 @@ def head(col: ColumnInfo, *, charset: str = "utf-8", extra: str = "") -> str:
 <meta name="ColumnDescription" content="{esc(col.name)}">
 <meta name="ColumnKeywords" content="{esc(col.name)}">
 <meta name="ColumnType" content="{esc(col.parent)}">
-{extra}<link rel="stylesheet" href="{CSS_PATH}">
+{extra}<link rel="shortcut icon" href="{FAVICON_PATH}" type="image/x-icon">
+<link rel="stylesheet" href="{CSS_PATH}">
 <script src="{JS_PATH}"></script>
 </head>"""
 
@@ -632,9 +654,11 @@ Disallow: /houjie/private/
 Disallow: /__admin/
 """
 
-CSS = """body{margin:0;font:14px/1.8 "Microsoft YaHei",SimSun,sans-serif;color:#333}
+CSS = """@import url("base.css");
+body{margin:0;font:14px/1.8 "Microsoft YaHei",SimSun,sans-serif;color:#333}
 a{color:#333;text-decoration:none}.w1200{width:1200px;margin:0 auto}
-.header .nav{background:#1d5fa8}.header .nav li{display:inline-block;padding:0 24px}
+.header{background:url(../images/header_bg.png) repeat-x}
+.header .nav{background:#1d5fa8 url("../images/nav_bg.png") repeat-x}.header .nav li{display:inline-block;padding:0 24px}
 .header .nav a{color:#fff}.position{padding:10px 0;color:#666}
 .list-right_title{border-bottom:1px dashed #ddd;line-height:40px}
 .list-right_title span{float:right;color:#999}.page{text-align:center;padding:20px}
@@ -667,4 +691,15 @@ function createPageHTML(divId, pageCount, currentPage, prefix, ext, total) {
 }
 function doZoom(size) { var z = document.getElementById("zoom"); if (z) { z.style.fontSize = size + "px"; } }
 function setFontSize(size) { doZoom(size); }
+"""
+
+BASE_CSS = """/* reset and footer */
+ul{margin:0;padding:0;list-style:none}img{border:0}
+.foot{background:url('../images/footer_bg.png') repeat-x;padding:10px 0}
+"""
+
+SHARE_CSS = """.bdsharebuttonbox{display:inline-block;height:20px}
+.bdsharebuttonbox a{display:inline-block;width:16px;height:16px;margin:0 3px;
+background:url(sprite.png) no-repeat;vertical-align:middle}
+.bdsharebuttonbox img{width:16px;height:16px}
 """
