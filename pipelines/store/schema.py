@@ -6,6 +6,8 @@ models without a cycle."""
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ __all__ = [
     "downgrade",
     "ensure_schema",
     "head_revision",
+    "migrating",
     "migrations_dir",
     "schema_state",
     "schema_too_new_error",
@@ -95,13 +98,34 @@ def schema_state(engine: Engine) -> str:
     return "current" if current == set(heads) else "behind"
 
 
+@contextmanager
+def migrating(engine: Engine) -> Iterator[Any]:
+    """A connection in a transaction for migrations. SQLite: with foreign keys off, as its
+    documented table-rebuild procedure requires (batch mode drops and recreates tables that
+    others refer to), checked with `foreign_key_check` before the commit and on again after."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # outside any transaction, or SQLite ignores it
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
+
+
 def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> None:
     """Migrate the database to `revision` (head). Refuses a schema newer than this code."""
     engine, owned = _engine_of(url_or_engine)
     try:
         if schema_state(engine) == "ahead":
             raise schema_too_new_error(engine)
-        with translated(engine), engine.begin() as conn:
+        with translated(engine), migrating(engine) as conn:
             command.upgrade(_alembic_config(conn), revision)
     finally:
         if owned:
@@ -112,7 +136,7 @@ def downgrade(url_or_engine: str | URL | Engine, revision: str = "base") -> None
     """Migrate the database down to `revision` (for development and tests)."""
     engine, owned = _engine_of(url_or_engine)
     try:
-        with translated(engine), engine.begin() as conn:
+        with translated(engine), migrating(engine) as conn:
             command.downgrade(_alembic_config(conn), revision)
     finally:
         if owned:
