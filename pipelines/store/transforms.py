@@ -201,6 +201,8 @@ def version_record(version: ArticleVersion, url: str) -> dict[str, Any]:
     for key in extra.get("absent", ()):
         record.pop(key, None)
     record.update(extra.get("fields", {}))
+    if "fields_json" in extra:
+        record.update(json.loads(extra["fields_json"]))
     return record
 
 
@@ -253,7 +255,12 @@ def fidelity_extra(record: dict, rebuilt: dict) -> dict | None:
     absent = [k for k in rebuilt if k not in record and k not in NOT_CONTENT]
     extra: dict[str, Any] = {}
     if fields:
-        extra["fields"] = jsonable(fields)
+        kept = jsonable(fields)
+        text = json.dumps(kept, ensure_ascii=False)
+        if "\\u0000" in text:  # a NUL, which PostgreSQL's jsonb refuses: kept as JSON text
+            extra["fields_json"] = text
+        else:
+            extra["fields"] = kept
     if absent:
         extra["absent"] = absent
     return extra or None
