@@ -47,8 +47,9 @@ def make_engine(url: str | URL, *, must_exist: bool = False, **kwargs: Any) -> E
 def _sqlite_engine(parsed: URL, shown: str, **kwargs: Any) -> Engine:
     query = dict(parsed.query)
     mode = query.pop("mode", None)
+    immutable = query.pop("immutable", None)  # a copy nobody writes: no locks, no -shm
     path = sqlite_path(parsed)
-    if path is not None and mode != "ro":
+    if path is not None and mode != "ro" and not immutable:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -61,10 +62,13 @@ def _sqlite_engine(parsed: URL, shown: str, **kwargs: Any) -> Engine:
                 f"database {'is read-only' if cls is DatabaseReadOnlyError else 'unreachable'}:"
                 f" {shown} (cannot create {path.parent}: {exc.strerror})"
             ) from None
-    if mode is not None and path is not None:
-        # pysqlite only honours mode= in a file: URI.
+    if (mode is not None or immutable is not None) and path is not None:
+        # pysqlite only honours mode= and immutable= in a file: URI.
+        params = "&".join(
+            f"{k}={v}" for k, v in (("mode", mode), ("immutable", immutable)) if v is not None
+        )
         parsed = parsed.set(
-            database=f"file:{path.resolve().as_posix()}?mode={mode}", query={"uri": "true"}
+            database=f"file:{path.resolve().as_posix()}?{params}", query={"uri": "true"}
         )
     connect_args = kwargs.pop("connect_args", {})
     # The pool hands a connection to one thread at a time; the pipeline writes from a worker.
