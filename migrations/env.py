@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 from alembic import context
 
 # Only the store's bottom layers: the store finds this directory by path and never imports it.
-from pipelines.store.engine import make_engine
+from pipelines.store.engine import make_engine, migrating
 from pipelines.store.models import FTS_TABLE, VIEWS, Base, UTCDateTime
-from pipelines.store.schema import migrating
 from pipelines.store.urls import default_db_url
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -110,7 +110,12 @@ def test_the_pipeline_stores_status_items_from_the_spider(db_url, migrated_engin
         plain_record(1),
         plain_record(2),
         {"revisit": True, "article_status": "gone", "url": plain_record(1)["url"], "capture": {}},
-        {"revisit": True, "article_status": "moved", "url": plain_record(2)["url"], "capture": moved},
+        {
+            "revisit": True,
+            "article_status": "moved",
+            "url": plain_record(2)["url"],
+            "capture": moved,
+        },
     ]
 
     async def crawl():
@@ -177,7 +182,7 @@ def test_export_is_utf8_whatever_the_locale(filled_sqlite):
 def test_export_to_a_closed_pipe_exits_0(filled_sqlite):
     cmd = f"{sys.executable} -m crawler.cli export --db '{filled_sqlite}' | head -1"
     res = subprocess.run(
-        ["bash", "-c", f"{cmd}; echo \"rc=${{PIPESTATUS[0]}}\""],
+        ["bash", "-c", f'{cmd}; echo "rc=${{PIPESTATUS[0]}}"'],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -264,9 +264,7 @@ class Article(Base):
     content_changed_at: Mapped[datetime] = mapped_column(
         index=True, comment="Fetch time of the newest capture that made a new version."
     )
-    first_seen_at: Mapped[datetime] = mapped_column(
-        comment="Fetch time of the first capture."
-    )
+    first_seen_at: Mapped[datetime] = mapped_column(comment="Fetch time of the first capture.")
     last_seen_at: Mapped[datetime] = mapped_column(
         comment="Fetch time of the latest capture that found the page (200, 304 or revisit)."
     )
@@ -401,9 +399,7 @@ class InterviewGuest(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
-    interview_id: Mapped[int] = mapped_column(
-        ForeignKey("interviews.id"), comment="The interview."
-    )
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), comment="The interview.")
     position: Mapped[int] = mapped_column(Integer, comment="0-based, in guest-line order.")
     person_id: Mapped[int] = mapped_column(
         ForeignKey("people.id"), index=True, comment="The guest."
@@ -423,9 +419,7 @@ class InterviewSection(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
-    interview_id: Mapped[int] = mapped_column(
-        ForeignKey("interviews.id"), comment="The interview."
-    )
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), comment="The interview.")
     position: Mapped[int] = mapped_column(Integer, comment="The record's section index.")
     label: Mapped[str | None] = mapped_column(Text, comment="The label: 关键词1.")
     topic: Mapped[str | None] = mapped_column(Text, comment="The topic: 谈感想.")
@@ -441,9 +435,7 @@ class InterviewTurn(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
-    interview_id: Mapped[int] = mapped_column(
-        ForeignKey("interviews.id"), comment="The interview."
-    )
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), comment="The interview.")
     position: Mapped[int] = mapped_column(Integer, comment="0-based, in transcript order.")
     speaker: Mapped[str] = mapped_column(String(128), comment="The speaker as printed.")
     role: Mapped[str] = mapped_column(String(16), comment="host or guest.")

@@ -6,8 +6,6 @@ models without a cycle."""
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from pipelines.store.engine import make_engine
+from pipelines.store.engine import make_engine, migrating
 from pipelines.store.errors import DatabaseReadOnlyError, SchemaTooNewError
 from pipelines.store.failures import translated
 from pipelines.store.urls import shown_url
@@ -30,7 +28,6 @@ __all__ = [
     "downgrade",
     "ensure_schema",
     "head_revision",
-    "migrating",
     "migrations_dir",
     "schema_state",
     "schema_too_new_error",
@@ -96,27 +93,6 @@ def schema_state(engine: Engine) -> str:
     if current - known:
         return "ahead"
     return "current" if current == set(heads) else "behind"
-
-
-@contextmanager
-def migrating(engine: Engine) -> Iterator[Any]:
-    """A connection in a transaction for migrations. SQLite: with foreign keys off, as its
-    documented table-rebuild procedure requires (batch mode drops and recreates tables that
-    others refer to), checked with `foreign_key_check` before the commit and on again after."""
-    with engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        if sqlite:  # outside any transaction, or SQLite ignores it
-            conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
-        try:
-            with conn.begin():
-                yield conn
-                if sqlite:
-                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
-                    if broken is not None:
-                        raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
-        finally:
-            if sqlite:
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
 
 
 def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> None:
