@@ -1,6 +1,7 @@
 """Engines from database URLs, configured for the store: SQLite PRAGMAs (WAL, busy timeout,
-foreign keys, real transactions), read-only, immutable and must-exist opening; psycopg 3 for PostgreSQL; the connection
-migrations run on (SQLite: foreign keys off while tables are rebuilt)."""
+foreign keys, real transactions), read-only, immutable and must-exist opening; psycopg 3 for
+PostgreSQL; the connection migrations run on (SQLite: foreign keys off while tables are
+rebuilt)."""
 
 from __future__ import annotations
 
