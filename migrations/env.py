@@ -1,20 +1,24 @@
 """Alembic environment: runs the migrations in versions/ against one database.
 
-Stock layout. Two ways in: `alembic upgrade head` from the repository root (URL from
-`-x db=URL` or `sqlalchemy.url` in alembic.ini), or `pipelines.store.upgrade()`, which
-hands over an open connection in `config.attributes["connection"]`.
+Stock layout. Two ways in: `alembic upgrade head` from the repository root, or
+`pipelines.store.upgrade()`, which hands over an open connection in
+`config.attributes["connection"]`. From the command line the URL is, first found: `-x db=URL`,
+`DGARCHIVE_DB` (as for `dgarchive`), `sqlalchemy.url` in alembic.ini, else the default
+`./dgarchive.sqlite` -- the same database `dgarchive` would use.
 """
 
 from __future__ import annotations
 
+import os
 from logging.config import fileConfig
 from typing import TYPE_CHECKING, Any
 
 from alembic import context
 
 # Only the store's bottom layers: the store finds this directory by path and never imports it.
-from pipelines.store.engine import make_engine
+from pipelines.store.engine import make_engine, migrating
 from pipelines.store.models import FTS_TABLE, VIEWS, Base, UTCDateTime
+from pipelines.store.urls import default_db_url
 
 if TYPE_CHECKING:
     from alembic.autogenerate.api import AutogenContext
@@ -66,8 +70,11 @@ def _configure(**kwargs: Any) -> None:
 
 
 def _url() -> str:
-    return context.get_x_argument(as_dictionary=True).get("db") or config.get_main_option(
-        "sqlalchemy.url"
+    return (
+        context.get_x_argument(as_dictionary=True).get("db")
+        or os.environ.get("DGARCHIVE_DB")
+        or config.get_main_option("sqlalchemy.url")
+        or default_db_url(os.getcwd())
     )
 
 
@@ -84,7 +91,7 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(_url())
     try:
-        with engine.connect() as connection:
+        with migrating(engine) as connection:
             _run(connection)
     finally:
         engine.dispose()

@@ -215,6 +215,14 @@ def row_counts(engine) -> dict[str, int]:
         }
 
 
+SYNC_KEYS = ("article_id", "version", "content_hash", "status")  # export's added keys
+
+
+def contract(record: dict) -> dict:
+    """An exported record without the sync keys export adds: the record as saved."""
+    return {k: v for k, v in record.items() if k not in SYNC_KEYS}
+
+
 def exported(record: dict) -> dict:
     """What export gives back for a saved record: no `town`, the capture's location fields."""
     out = {k: v for k, v in record.items() if k not in ("town", "column_path", "capture")}

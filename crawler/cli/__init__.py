@@ -84,9 +84,10 @@ def main(argv: list[str] | None = None, settings: Any = None) -> int:
     try:
         return _dispatch(args, settings)
     except BrokenPipeError:  # `dgarchive export | head`: the reader left; not an error of ours
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 1
+        return 0
 
 
 def _dispatch(args: argparse.Namespace, settings: Any = None) -> int:

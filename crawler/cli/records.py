@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from crawler.cli.base import db_url_of
@@ -28,6 +28,22 @@ def register(sub: Any) -> None:
         type=_date,
         help="only articles published on or after DATE (YYYY-MM-DD)",
     )
+    export.add_argument(
+        "--changed-since",
+        metavar="TIMESTAMP",
+        type=_timestamp,
+        help="only articles with a new version or status at or after TIMESTAMP "
+        "(ISO 8601; without an offset, UTC; a bare date is its UTC midnight)",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write to FILE (through a temporary file, renamed when complete)",
+    )
+    export.add_argument(
+        "--bom", action="store_true", help="start with a UTF-8 byte order mark (Excel and CSV)"
+    )
     export.set_defaults(run=export_command)
 
     reindex = sub.add_parser("reindex", help="rebuild the database from WARC files alone")
@@ -43,6 +59,20 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
+def _timestamp(value: str) -> datetime:
+    from pipelines.dates import parse_iso
+
+    try:
+        parsed = parse_iso(value.strip(), UTC)
+    except (TypeError, ValueError):
+        parsed = None
+    if parsed is None:
+        raise argparse.ArgumentTypeError(
+            f"not a timestamp (ISO 8601, e.g. 2026-11-22T00:15:00Z): {value!r}"
+        )
+    return parsed
+
+
 def extract_command(args: argparse.Namespace, settings: Any = None) -> int:
     from crawler.extracting import run
 
@@ -50,9 +80,19 @@ def extract_command(args: argparse.Namespace, settings: Any = None) -> int:
 
 
 def export_command(args: argparse.Namespace, settings: Any = None) -> int:
-    from crawler.exporting import run_export
+    from crawler.exporting import export_to, run_export
 
-    return run_export(db_url_of(args), args.format, args.since, sys.stdout)
+    return export_to(
+        args.output,
+        lambda out: run_export(
+            db_url_of(args),
+            args.format,
+            args.since,
+            out,
+            changed_since=args.changed_since,
+            bom=args.bom,
+        ),
+    )
 
 
 def reindex_command(args: argparse.Namespace, settings: Any = None) -> int:

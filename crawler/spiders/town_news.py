@@ -16,7 +16,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
-from crawler.middlewares import first_url, report_dropped_redirects
+from crawler.middlewares import RedirectRefused, first_url, report_dropped_redirects
 from crawler.report import OPTIONAL_META_KEY
 from pipelines.dates import parse_iso, utc_now
 from pipelines.failures import record_failure
@@ -431,7 +431,7 @@ class TownNewsSpider(scrapy.Spider):
 
     # -- failures ----------------------------------------------------------------------
 
-    def on_error(self, failure: Failure) -> None:
+    def on_error(self, failure: Failure) -> Iterator[dict[str, Any]]:
         request = failure.request
         if failure.check(HttpError) and request.meta.get(OPTIONAL_META_KEY):
             return  # archived; RunReport does not count it either
@@ -439,15 +439,28 @@ class TownNewsSpider(scrapy.Spider):
             # Refused by robots.txt (a page requisite under a Disallow): policy, not a failure.
             log.info("not fetched %s: %s", request.url, failure.getErrorMessage())
             return
+        status = None
         if failure.check(HttpError):
             response = failure.value.response
             reason = f"HTTP {response.status}"
+            status = "gone" if response.status in (404, 410) else None
         else:
             reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            status = "moved" if failure.check(RedirectRefused) else None
         if request.meta.get("redirect_urls") and request.url not in reason:
             reason += f" (redirected to {request.url})"
         # Under the URL the crawl asked for (the article), not the last hop of its redirects.
         self._fail(first_url(request), reason)
+        if status and request.meta.get("dgarchive_revisit"):
+            # A stored article withdrawn or moved away: the store marks it (status, gone_at)
+            # and keeps the archived 404/3xx as a capture.
+            self.crawler.stats.inc_value(f"crawl/revisits_{status}")
+            yield {
+                "revisit": True,
+                "article_status": status,
+                "url": self.sitemap.to_canonical(first_url(request)),
+                "capture": dict(request.meta.get("warc") or {}),
+            }
 
     def _fail(self, url: str, reason: str) -> None:
         log.warning("failed %s: %s", url, reason)

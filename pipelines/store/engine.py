@@ -1,8 +1,12 @@
 """Engines from database URLs, configured for the store: SQLite PRAGMAs (WAL, busy timeout,
-foreign keys, real transactions), read-only and must-exist opening; psycopg 3 for PostgreSQL."""
+foreign keys, real transactions), read-only, immutable and must-exist opening; psycopg 3 for
+PostgreSQL; the connection migrations run on (SQLite: foreign keys off while tables are
+rebuilt)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -11,7 +15,7 @@ from sqlalchemy.engine import URL
 from pipelines.store.errors import DatabaseReadOnlyError, DatabaseUnreachableError
 from pipelines.store.urls import name_engine, normalize_url, redact_url, sqlite_path
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "make_engine"]
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "make_engine", "migrating"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # a reader (export) never makes the crawl's writer fail
 
@@ -47,8 +51,9 @@ def make_engine(url: str | URL, *, must_exist: bool = False, **kwargs: Any) -> E
 def _sqlite_engine(parsed: URL, shown: str, **kwargs: Any) -> Engine:
     query = dict(parsed.query)
     mode = query.pop("mode", None)
+    immutable = query.pop("immutable", None)  # a copy nobody writes: no locks, no -shm
     path = sqlite_path(parsed)
-    if path is not None and mode != "ro":
+    if path is not None and mode != "ro" and not immutable:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -61,10 +66,13 @@ def _sqlite_engine(parsed: URL, shown: str, **kwargs: Any) -> Engine:
                 f"database {'is read-only' if cls is DatabaseReadOnlyError else 'unreachable'}:"
                 f" {shown} (cannot create {path.parent}: {exc.strerror})"
             ) from None
-    if mode is not None and path is not None:
-        # pysqlite only honours mode= in a file: URI.
+    if (mode is not None or immutable is not None) and path is not None:
+        # pysqlite only honours mode= and immutable= in a file: URI.
+        params = "&".join(
+            f"{k}={v}" for k, v in (("mode", mode), ("immutable", immutable)) if v is not None
+        )
         parsed = parsed.set(
-            database=f"file:{path.resolve().as_posix()}?mode={mode}", query={"uri": "true"}
+            database=f"file:{path.resolve().as_posix()}?{params}", query={"uri": "true"}
         )
     connect_args = kwargs.pop("connect_args", {})
     # The pool hands a connection to one thread at a time; the pipeline writes from a worker.
@@ -92,3 +100,23 @@ def _sqlite_engine(parsed: URL, shown: str, **kwargs: Any) -> Engine:
 
     return engine
 
+
+@contextmanager
+def migrating(engine: Engine) -> Iterator[Any]:
+    """A connection in a transaction for migrations. SQLite: with foreign keys off, as its
+    documented table-rebuild procedure requires (batch mode drops and recreates tables that
+    others refer to), checked with `foreign_key_check` before the commit and on again after."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # outside any transaction, or SQLite ignores it
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")

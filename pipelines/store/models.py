@@ -5,7 +5,9 @@ tests) proves that these models and the migrations agree. Views and the full-tex
 created by the migrations alone (see `VIEWS` / `FTS_TABLE`) and are not modelled here.
 
 Timestamps are stored in UTC and come back as timezone-aware datetimes on both engines
-(`UTCDateTime`); docs/schema.md explains every table.
+(`UTCDateTime`). Every table and column carries its description (`comment=`): PostgreSQL
+stores them (`COMMENT ON`), and docs/schema.md's column reference is generated from them
+(`pipelines.store.reference`), so the documentation and the database never disagree.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Stable constraint names, so migrations can address them on every engine (SQLite batch mode
@@ -42,6 +45,22 @@ NAMING_CONVENTION = {
 # Objects the migrations create outside the models; `alembic check` must not report them.
 VIEWS = ("guest_turns", "interview_overview")
 FTS_TABLE = "articles_fts"  # SQLite FTS5 (trigram) index over articles; absent on PostgreSQL
+
+# The enumerations, each enforced by a CHECK constraint.
+ROLES = ("host", "guest")  # interview_turns.role
+SCRIPTS = ("hans", "hant")  # articles.script, article_versions.script
+WARC_TYPES = ("response", "revisit")  # captures.warc_type
+ARTICLE_STATUSES = ("live", "gone", "moved")  # articles.status
+
+# Absent JSON is SQL NULL (not the JSON value `null`), so `WHERE extra IS NULL` means what it
+# says; PostgreSQL keeps `jsonb`, which compares, indexes and takes DISTINCT.
+JSONValue = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """The SQL of a CHECK that `column` is NULL or one of `values`."""
+    listed = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({listed})"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -77,103 +96,181 @@ class Base(DeclarativeBase):
 
 
 class Town(Base):
-    """A town or street site on the portal (/houjie/ ...)."""
-
     __tablename__ = "towns"
+    __table_args__ = {"comment": "A town or street site of the portal (/houjie/ ...)."}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)  # folder under the site root
-    name: Mapped[str] = mapped_column(String(64))  # 厚街
-    site_name: Mapped[str | None] = mapped_column(String(128))  # 中国东莞厚街镇
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
+    slug: Mapped[str] = mapped_column(
+        String(64), unique=True, comment="The site's folder under the portal root: houjie."
+    )
+    name: Mapped[str] = mapped_column(String(64), comment="The town's name: 厚街.")
+    site_name: Mapped[str | None] = mapped_column(
+        String(128), comment="The site's own name: 中国东莞厚街镇."
+    )
 
     columns: Mapped[list[SiteColumn]] = relationship(back_populates="town")
 
 
 class SiteColumn(Base):
-    """A news column (栏目) of a town site; `site_columns` avoids a table called `columns`."""
-
     __tablename__ = "site_columns"
+    __table_args__ = {"comment": "A news column (栏目) of a town site."}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"), index=True)
-    path: Mapped[str] = mapped_column(String(255), unique=True)  # houjie/cjjs/tshj/
-    name: Mapped[str] = mapped_column(String(128))  # 图说厚街
-    feed_id: Mapped[int | None] = mapped_column(Integer)  # /postmeta/i/<feed_id>.json
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
+    town_id: Mapped[int] = mapped_column(
+        ForeignKey("towns.id"), index=True, comment="The town the column belongs to."
+    )
+    path: Mapped[str] = mapped_column(
+        String(255), unique=True, comment="The column's path under the root: houjie/cjjs/tshj/."
+    )
+    name: Mapped[str] = mapped_column(String(128), comment="The column's name: 图说厚街.")
+    feed_id: Mapped[int | None] = mapped_column(
+        Integer, comment="The column's JSON feed: /postmeta/i/<feed_id>.json."
+    )
 
     town: Mapped[Town] = relationship(back_populates="columns")
 
 
 class CrawlRun(Base):
-    """One `dgarchive crawl` (or `reindex`) run."""
-
     __tablename__ = "crawl_runs"
+    __table_args__ = {"comment": "One dgarchive crawl or reindex run."}
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # uuid4 string
-    kind: Mapped[str] = mapped_column(String(16), default="crawl")  # crawl | reindex
-    started_at: Mapped[datetime]
-    finished_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(64), default="running")  # or a finish reason
-    args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    counters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, comment="The run's uuid4.")
+    kind: Mapped[str] = mapped_column(String(16), default="crawl", comment="crawl or reindex.")
+    started_at: Mapped[datetime] = mapped_column(comment="When the run started (UTC).")
+    finished_at: Mapped[datetime | None] = mapped_column(
+        comment="When the run ended (UTC); NULL while it runs or if it died."
+    )
+    status: Mapped[str] = mapped_column(
+        String(64),
+        default="running",
+        comment="running, or the finish reason: finished, database_error, shutdown, ...",
+    )
+    args: Mapped[dict[str, Any]] = mapped_column(
+        JSONValue, default=dict, comment="The run's options, as JSON."
+    )
+    counters: Mapped[dict[str, Any]] = mapped_column(
+        JSONValue, default=dict, comment="Counts of new, changed and unchanged articles."
+    )
 
 
 class Capture(Base):
-    """One archived fetch of an article: where its bytes are in which WARC file.
-
-    A `response` capture holds the page; a `revisit` capture records that a known page was
-    confirmed unchanged (304, or the same payload digest) and points at a revisit record.
-    """
+    """A `response` capture holds the page (any status: a 404 or a refused redirect too); a
+    `revisit` capture records that a known page was confirmed unchanged (304, or the same
+    payload digest) and points at a revisit record."""
 
     __tablename__ = "captures"
     __table_args__ = (
         CheckConstraint("warc_offset >= 0", name="warc_offset_not_negative"),
+        CheckConstraint(one_of("warc_type", WARC_TYPES), name="warc_type_known"),
         Index(None, "article_id", "fetched_at"),
+        {"comment": "One archived fetch of an article: where its bytes are in which WARC file."},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    url: Mapped[str] = mapped_column(Text, index=True)  # canonical https://www.dg.gov.cn/...
-    fetch_url: Mapped[str | None] = mapped_column(Text)  # as fetched (mirror or live)
-    fetched_at: Mapped[datetime]  # WARC-Date
-    status: Mapped[int | None] = mapped_column(Integer)  # HTTP status
-    warc_type: Mapped[str] = mapped_column(String(16), default="response")  # response|revisit
-    warc_filename: Mapped[str | None] = mapped_column(String(255))
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
+    url: Mapped[str] = mapped_column(
+        Text, index=True, comment="The canonical URL: https://www.dg.gov.cn/..."
+    )
+    fetch_url: Mapped[str | None] = mapped_column(
+        Text, comment="The URL as fetched (a mirror or the live site)."
+    )
+    fetched_at: Mapped[datetime] = mapped_column(comment="The record's WARC-Date (UTC).")
+    status: Mapped[int | None] = mapped_column(
+        Integer, comment="HTTP status: 200, 304, or 404/410/3xx when the article went."
+    )
+    warc_type: Mapped[str] = mapped_column(
+        String(16), default="response", comment="The WARC record type: response or revisit."
+    )
+    warc_filename: Mapped[str | None] = mapped_column(
+        String(255), comment="The WARC file, under the archive directory."
+    )
     # 64-bit: a WARC file may grow past 2 GiB when WARC_MAX_SIZE is raised.
-    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
-    warc_length: Mapped[int | None] = mapped_column(BigInteger)
-    warc_record_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    payload_digest: Mapped[str | None] = mapped_column(String(128))
-    etag: Mapped[str | None] = mapped_column(Text)
-    last_modified: Mapped[str | None] = mapped_column(String(64))  # header value as sent
-    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
-    crawl_run_id: Mapped[str | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    warc_offset: Mapped[int | None] = mapped_column(
+        BigInteger, comment="Byte offset of the record in the file."
+    )
+    warc_length: Mapped[int | None] = mapped_column(
+        BigInteger, comment="Length of the record in the file, in bytes."
+    )
+    warc_record_id: Mapped[str | None] = mapped_column(
+        String(64), unique=True, comment="The record's WARC-Record-ID."
+    )
+    payload_digest: Mapped[str | None] = mapped_column(
+        String(128), comment="The record's WARC-Payload-Digest."
+    )
+    etag: Mapped[str | None] = mapped_column(Text, comment="The response's ETag header.")
+    last_modified: Mapped[str | None] = mapped_column(
+        String(64), comment="The response's Last-Modified header, as sent."
+    )
+    article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id"), comment="The article fetched."
+    )
+    crawl_run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("crawl_runs.id"), index=True, comment="The run that fetched it."
+    )
 
     article: Mapped[Article | None] = relationship()
 
 
 class Article(Base):
-    """An article page, by canonical URL, with a copy of its current version for querying."""
-
     __tablename__ = "articles"
-    __table_args__ = (Index(None, "published_at"),)
+    __table_args__ = (
+        Index(None, "published_at"),
+        CheckConstraint(one_of("script", SCRIPTS), name="script_known"),
+        CheckConstraint(one_of("status", ARTICLE_STATUSES), name="status_known"),
+        {"comment": "An article page by canonical URL, with a copy of its current version."},
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    url: Mapped[str] = mapped_column(Text, unique=True)
-    column_id: Mapped[int | None] = mapped_column(ForeignKey("site_columns.id"), index=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
+    url: Mapped[str] = mapped_column(Text, unique=True, comment="The canonical URL.")
+    column_id: Mapped[int | None] = mapped_column(
+        ForeignKey("site_columns.id"), index=True, comment="The news column listing it."
+    )
     # The fields below copy the current version (the one with the latest capture).
     current_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("article_versions.id", use_alter=True)
+        ForeignKey("article_versions.id", use_alter=True),
+        index=True,
+        comment="The current version: the one with the latest capture.",
     )
-    title: Mapped[str | None] = mapped_column(Text)
-    published_at: Mapped[datetime | None]
-    source: Mapped[str | None] = mapped_column(Text)
-    script: Mapped[str | None] = mapped_column(String(8))  # hans | hant
-    text: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text, comment="The current version's title.")
+    published_at: Mapped[datetime | None] = mapped_column(
+        comment="The current version's publication time (UTC; the page gives China time)."
+    )
+    source: Mapped[str | None] = mapped_column(Text, comment="The current version's source.")
+    script: Mapped[str | None] = mapped_column(
+        String(8), comment="The current version's script: hans or hant."
+    )
+    text: Mapped[str | None] = mapped_column(Text, comment="The current version's text.")
     # OpenCC t2s copies, so a search in simplified script finds traditional pages too.
-    title_simplified: Mapped[str | None] = mapped_column(Text)
-    text_simplified: Mapped[str | None] = mapped_column(Text)
-    content_hash: Mapped[str] = mapped_column(String(80))
-    first_seen_at: Mapped[datetime]  # fetch time of the first capture
-    last_seen_at: Mapped[datetime]  # fetch time of the latest capture (response or revisit)
+    title_simplified: Mapped[str | None] = mapped_column(
+        Text, comment="The title in simplified script (OpenCC t2s), for search."
+    )
+    text_simplified: Mapped[str | None] = mapped_column(
+        Text, comment="The text in simplified script (OpenCC t2s), for search."
+    )
+    content_hash: Mapped[str] = mapped_column(
+        String(80), comment="The current version's normalized content hash (sha256:...)."
+    )
+    status: Mapped[str] = mapped_column(
+        String(8),
+        default="live",
+        server_default="live",
+        comment="live; gone (404/410 on revisit); moved (redirected off the site or column).",
+    )
+    gone_at: Mapped[datetime | None] = mapped_column(
+        comment="When the article was first found gone or moved; NULL while live."
+    )
+    status_changed_at: Mapped[datetime | None] = mapped_column(
+        index=True, comment="When status last changed; NULL if it never changed."
+    )
+    content_changed_at: Mapped[datetime] = mapped_column(
+        index=True, comment="Fetch time of the newest capture that made a new version."
+    )
+    first_seen_at: Mapped[datetime] = mapped_column(comment="Fetch time of the first capture.")
+    last_seen_at: Mapped[datetime] = mapped_column(
+        comment="Fetch time of the latest capture that found the page (200, 304 or revisit)."
+    )
+    last_checked_at: Mapped[datetime] = mapped_column(
+        comment="Fetch time of the latest visit, whatever it found."
+    )
 
     column: Mapped[SiteColumn | None] = relationship()
     versions: Mapped[list[ArticleVersion]] = relationship(
@@ -187,32 +284,43 @@ class Article(Base):
 
 
 class ArticleVersion(Base):
-    """The full record of an article as extracted from one capture. Append-only.
-
-    A new version is written only when the normalized content hash differs from the current
-    version's; images, anomalies and the interview hang off the version.
-    """
+    """Append-only: a new version is written only when the normalized content hash differs
+    from the current version's; images, anomalies and the interview hang off the version."""
 
     __tablename__ = "article_versions"
     __table_args__ = (
         UniqueConstraint("article_id", "number"),
         CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint(one_of("script", SCRIPTS), name="script_known"),
+        {"comment": "The full record of an article as extracted from one capture."},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
-    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... in the order they were stored
-    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"), unique=True)
-    content_hash: Mapped[str] = mapped_column(String(80), index=True)
-    site: Mapped[str | None] = mapped_column(Text)  # the record's `site`
-    column_label: Mapped[str | None] = mapped_column(Text)  # the record's `column`
-    title: Mapped[str | None] = mapped_column(Text)
-    published_at: Mapped[datetime | None]
-    source: Mapped[str | None] = mapped_column(Text)
-    script: Mapped[str | None] = mapped_column(String(8))
-    text: Mapped[str | None] = mapped_column(Text)
-    # Record keys this schema does not know yet (the contract grows by adding keys).
-    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id"), comment="The article this is a version of."
+    )
+    number: Mapped[int] = mapped_column(
+        Integer, comment="1, 2, ... in the order the versions were stored."
+    )
+    capture_id: Mapped[int | None] = mapped_column(
+        ForeignKey("captures.id"), unique=True, comment="The capture it was extracted from."
+    )
+    content_hash: Mapped[str] = mapped_column(
+        String(80), index=True, comment="Normalized content hash (sha256:...)."
+    )
+    site: Mapped[str | None] = mapped_column(Text, comment="The record's site.")
+    column_label: Mapped[str | None] = mapped_column(Text, comment="The record's column.")
+    title: Mapped[str | None] = mapped_column(Text, comment="The record's title.")
+    published_at: Mapped[datetime | None] = mapped_column(
+        comment="The record's published_at (UTC)."
+    )
+    source: Mapped[str | None] = mapped_column(Text, comment="The record's source.")
+    script: Mapped[str | None] = mapped_column(String(8), comment="hans or hant.")
+    text: Mapped[str | None] = mapped_column(Text, comment="The record's text.")
+    extra: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONValue,
+        comment="Record values the tables would change, verbatim; NULL for ordinary records.",
+    )
 
     article: Mapped[Article] = relationship(back_populates="versions", foreign_keys=[article_id])
     capture: Mapped[Capture | None] = relationship()
@@ -222,49 +330,60 @@ class ArticleVersion(Base):
 
 
 class Image(Base):
-    """A content image of an article version, in page order."""
-
     __tablename__ = "images"
-    __table_args__ = (UniqueConstraint("version_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("version_id", "position"),
+        {"comment": "A content image of an article version, in page order."},
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("article_versions.id"))
-    position: Mapped[int] = mapped_column(Integer)  # 0-based
-    src: Mapped[str] = mapped_column(Text)
-    alt: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("article_versions.id"), comment="The version showing it."
+    )
+    position: Mapped[int] = mapped_column(Integer, comment="0-based, in page order.")
+    src: Mapped[str] = mapped_column(Text, comment="The image URL.")
+    alt: Mapped[str | None] = mapped_column(Text, comment="The alt text.")
 
 
 class Anomaly(Base):
-    """Something an archivist should know about a version (e.g. hidden off-site links)."""
-
     __tablename__ = "anomalies"
-    __table_args__ = (UniqueConstraint("version_id", "position"), Index(None, "kind"))
+    __table_args__ = (
+        UniqueConstraint("version_id", "position"),
+        Index(None, "kind"),
+        {"comment": "Something an archivist should know about a version."},
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("article_versions.id"))
-    position: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(64))
-    detail: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("article_versions.id"), comment="The version it was found in."
+    )
+    position: Mapped[int] = mapped_column(Integer, comment="0-based, in record order.")
+    kind: Mapped[str] = mapped_column(String(64), comment="What: hidden_offsite_link, ...")
+    detail: Mapped[str | None] = mapped_column(Text, comment="The evidence.")
 
 
 class Person(Base):
-    """An interview guest, unique by name as printed (homonyms share a row)."""
-
     __tablename__ = "people"
+    __table_args__ = {"comment": "An interview guest, unique by name as printed."}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
-    name_simplified: Mapped[str] = mapped_column(String(128), index=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
+    name: Mapped[str] = mapped_column(
+        String(128), unique=True, comment="The name as printed (homonyms share a row)."
+    )
+    name_simplified: Mapped[str] = mapped_column(
+        String(128), index=True, comment="The name in simplified script (OpenCC t2s)."
+    )
 
 
 class Interview(Base):
-    """The interview structure of one article version (1:1 with the version)."""
-
     __tablename__ = "interviews"
+    __table_args__ = {"comment": "The interview structure of one article version."}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("article_versions.id"), unique=True)
-    summary: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("article_versions.id"), unique=True, comment="The version (1:1)."
+    )
+    summary: Mapped[str | None] = mapped_column(Text, comment="The interview's summary.")
 
     version: Mapped[ArticleVersion] = relationship(back_populates="interview")
     guests: Mapped[list[InterviewGuest]] = relationship(order_by="InterviewGuest.position")
@@ -273,49 +392,62 @@ class Interview(Base):
 
 
 class InterviewGuest(Base):
-    """A guest of an interview, with the title they held then, in guest-line order."""
-
     __tablename__ = "interview_guests"
-    __table_args__ = (UniqueConstraint("interview_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("interview_id", "position"),
+        {"comment": "A guest of an interview, in guest-line order."},
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"))
-    position: Mapped[int] = mapped_column(Integer)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    title: Mapped[str | None] = mapped_column(Text)  # 寮厦社区党委书记
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), comment="The interview.")
+    position: Mapped[int] = mapped_column(Integer, comment="0-based, in guest-line order.")
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id"), index=True, comment="The guest."
+    )
+    title: Mapped[str | None] = mapped_column(
+        Text, comment="The title the guest held then: 寮厦社区党委书记."
+    )
 
     person: Mapped[Person] = relationship()
 
 
 class InterviewSection(Base):
-    """A 关键词N section: label, topic and the headline under it."""
-
     __tablename__ = "interview_sections"
-    __table_args__ = (UniqueConstraint("interview_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("interview_id", "position"),
+        {"comment": "A 关键词N section of an interview."},
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"))
-    position: Mapped[int] = mapped_column(Integer)  # the record's section index
-    label: Mapped[str | None] = mapped_column(Text)  # 关键词1
-    topic: Mapped[str | None] = mapped_column(Text)  # 谈感想
-    headline: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), comment="The interview.")
+    position: Mapped[int] = mapped_column(Integer, comment="The record's section index.")
+    label: Mapped[str | None] = mapped_column(Text, comment="The label: 关键词1.")
+    topic: Mapped[str | None] = mapped_column(Text, comment="The topic: 谈感想.")
+    headline: Mapped[str | None] = mapped_column(Text, comment="The headline under it.")
 
 
 class InterviewTurn(Base):
-    """One speaker's turn in the transcript."""
-
     __tablename__ = "interview_turns"
-    __table_args__ = (UniqueConstraint("interview_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("interview_id", "position"),
+        CheckConstraint(one_of("role", ROLES), name="role_known"),
+        {"comment": "One speaker's turn in an interview's transcript."},
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"))
-    position: Mapped[int] = mapped_column(Integer)
-    speaker: Mapped[str] = mapped_column(String(128))
-    role: Mapped[str] = mapped_column(String(16))  # host | guest
-    # The guest speaking, when the speaker is one of the interview's guests.
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
-    section_id: Mapped[int | None] = mapped_column(ForeignKey("interview_sections.id"))
-    text: Mapped[str] = mapped_column(Text)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), comment="The interview.")
+    position: Mapped[int] = mapped_column(Integer, comment="0-based, in transcript order.")
+    speaker: Mapped[str] = mapped_column(String(128), comment="The speaker as printed.")
+    role: Mapped[str] = mapped_column(String(16), comment="host or guest.")
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id"),
+        index=True,
+        comment="The guest speaking, when the speaker is one of the interview's guests.",
+    )
+    section_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interview_sections.id"), index=True, comment="The section it falls under."
+    )
+    text: Mapped[str] = mapped_column(Text, comment="What was said.")
 
     section: Mapped[InterviewSection | None] = relationship()
     person: Mapped[Person | None] = relationship()

@@ -22,7 +22,9 @@ from pipelines.store.models import (
 )
 from pipelines.store.transforms import CHINA, capture_record, iso_utc, version_record
 
-__all__ = ["iter_records", "known_articles"]
+__all__ = ["FOUND_STATUSES", "iter_records", "known_articles"]
+
+FOUND_STATUSES = (200, 304)  # a capture with another status archived a gone or moved page
 
 
 def known_articles(s: Session, urls: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -44,12 +46,14 @@ def _known_chunk(s: Session, urls: list[str] | None, out: dict) -> None:
     if urls is not None:
         article_ids = article_ids.where(Article.url.in_(urls))
     order = (Capture.fetched_at.desc(), Capture.id.desc())
+    # Only captures that found the page: a 404's or a redirect's validators are not the page's.
+    found = or_(Capture.status.is_(None), Capture.status.in_(FOUND_STATUSES))
     latest = (
         select(
             Capture,
             func.row_number().over(partition_by=Capture.article_id, order_by=order).label("rn"),
         )
-        .where(Capture.warc_type == "response", Capture.article_id.in_(article_ids))
+        .where(Capture.warc_type == "response", found, Capture.article_id.in_(article_ids))
         .subquery()
     )
     validators = (
@@ -61,6 +65,7 @@ def _known_chunk(s: Session, urls: list[str] | None, out: dict) -> None:
         )
         .where(
             or_(Capture.etag.is_not(None), Capture.last_modified.is_not(None)),
+            found,
             Capture.article_id.in_(article_ids),
         )
         .subquery()
@@ -104,15 +109,29 @@ def _known_chunk(s: Session, urls: list[str] | None, out: dict) -> None:
         }
 
 
-def iter_records(engine: Engine, since: date | None = None, chunk: int = 200) -> Iterator[dict]:
-    """Every article's current version as its contract record plus `capture`, ordered
-    by URL (code-point order, the same on every engine). `since`: articles published on
-    or after that day, China time."""
+def iter_records(
+    engine: Engine,
+    since: date | None = None,
+    chunk: int = 200,
+    changed_since: datetime | None = None,
+) -> Iterator[dict]:
+    """Every article's current version as its contract record plus `capture` and the sync
+    keys `article_id`, `version` (its number), `content_hash` and `status`, ordered by URL
+    (code-point order, the same on every engine). `since`: articles published on or after
+    that day, China time. `changed_since`: articles whose content (a new version) or status
+    changed at or after that instant."""
     with Session(engine) as s, translated(engine):
         query = select(Article.id, Article.url).where(Article.current_version_id.is_not(None))
         if since is not None:
             start = datetime.combine(since, time(0), CHINA)
             query = query.where(Article.published_at >= start)
+        if changed_since is not None:
+            query = query.where(
+                or_(
+                    Article.content_changed_at >= changed_since,
+                    Article.status_changed_at >= changed_since,
+                )
+            )
         pairs = sorted(s.execute(query).all(), key=lambda p: p.url)
         for ids in chunks([p.id for p in pairs], chunk):
             versions = s.scalars(
@@ -136,7 +155,13 @@ def iter_records(engine: Engine, since: date | None = None, chunk: int = 200) ->
             by_article = {v.article_id: v for v in versions}
             for article_id in ids:
                 version = by_article[article_id]
-                record = version_record(version, version.article.url)
+                article = version.article
+                record = version_record(version, article.url)
                 record["capture"] = capture_record(version.capture) if version.capture else None
+                # Added keys (the record only grows): what an app needs to sync.
+                record["article_id"] = article.id
+                record["version"] = version.number
+                record["content_hash"] = version.content_hash
+                record["status"] = article.status
                 yield record
             s.expunge_all()  # memory stays flat on a large database

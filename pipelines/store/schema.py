@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from pipelines.store.engine import make_engine
+from pipelines.store.engine import make_engine, migrating
 from pipelines.store.errors import DatabaseReadOnlyError, SchemaTooNewError
 from pipelines.store.failures import translated
 from pipelines.store.urls import shown_url
@@ -101,7 +101,7 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> None:
     try:
         if schema_state(engine) == "ahead":
             raise schema_too_new_error(engine)
-        with translated(engine), engine.begin() as conn:
+        with translated(engine), migrating(engine) as conn:
             command.upgrade(_alembic_config(conn), revision)
     finally:
         if owned:
@@ -112,7 +112,7 @@ def downgrade(url_or_engine: str | URL | Engine, revision: str = "base") -> None
     """Migrate the database down to `revision` (for development and tests)."""
     engine, owned = _engine_of(url_or_engine)
     try:
-        with translated(engine), engine.begin() as conn:
+        with translated(engine), migrating(engine) as conn:
             command.downgrade(_alembic_config(conn), revision)
     finally:
         if owned:

@@ -12,7 +12,15 @@ from urllib.parse import urlsplit
 from pipelines.dates import CHINA, iso_china, parse_iso
 from pipelines.dates import utc_z_exact as iso_utc
 from pipelines.records import CaptureLocation, CrawlCapture
-from pipelines.store.models import Article, ArticleVersion, Capture, Interview
+from pipelines.store.models import (
+    ROLES,
+    SCRIPTS,
+    WARC_TYPES,
+    Article,
+    ArticleVersion,
+    Capture,
+    Interview,
+)
 from pipelines.text import normalize_text, to_simplified
 
 __all__ = [
@@ -35,7 +43,22 @@ __all__ = [
 # Item keys that are not page content: they never enter the content hash or a version.
 # `town` and `column_path` (set by the spider) say where the article was listed; `revisit`
 # marks an item that only confirms a stored article (see `record_revisit`).
-NOT_CONTENT = frozenset({"url", "capture", "town", "column_path", "revisit"})
+# The export's sync keys (`article_id`, `version`, `content_hash`, `status`) describe the
+# stored article, not the page: an exported record saved again is the same content.
+NOT_CONTENT = frozenset(
+    {
+        "url",
+        "capture",
+        "town",
+        "column_path",
+        "revisit",
+        "article_status",
+        "article_id",
+        "version",
+        "content_hash",
+        "status",
+    }
+)
 
 # The store's historical names for the shared date helpers.
 parse_datetime = parse_iso
@@ -85,6 +108,20 @@ def validate_record(record: Any) -> None:
             raise ValueError(f"capture of {url} is not a dict")
         if parse_datetime(capture.get("fetched_at")) is None:
             raise ValueError(f"capture of {url} has no valid fetched_at")
+        if capture.get("warc_type") not in (None, "", *WARC_TYPES):
+            raise ValueError(f"capture of {url} has warc_type {capture.get('warc_type')!r}")
+    # The enumerations the tables' CHECK constraints hold: refused here with a reason, not
+    # by the database in the middle of a batch.
+    script = record.get("script")
+    if script not in (None, "", *SCRIPTS):
+        raise ValueError(f"script of {url} is {script!r}, not one of {', '.join(SCRIPTS)}")
+    interview = record.get("interview")
+    turns = dicts(interview.get("turns")) if isinstance(interview, dict) else []
+    for turn in turns:
+        if turn.get("role") not in ROLES:
+            raise ValueError(
+                f"a turn of {url} has role {turn.get('role')!r}, not one of {', '.join(ROLES)}"
+            )
 
 
 def as_int(value: Any) -> int | None:
@@ -164,6 +201,8 @@ def version_record(version: ArticleVersion, url: str) -> dict[str, Any]:
     for key in extra.get("absent", ()):
         record.pop(key, None)
     record.update(extra.get("fields", {}))
+    if "fields_json" in extra:
+        record.update(json.loads(extra["fields_json"]))
     return record
 
 
@@ -216,7 +255,12 @@ def fidelity_extra(record: dict, rebuilt: dict) -> dict | None:
     absent = [k for k in rebuilt if k not in record and k not in NOT_CONTENT]
     extra: dict[str, Any] = {}
     if fields:
-        extra["fields"] = jsonable(fields)
+        kept = jsonable(fields)
+        text = json.dumps(kept, ensure_ascii=False)
+        if "\\u0000" in text:  # a NUL, which PostgreSQL's jsonb refuses: kept as JSON text
+            extra["fields_json"] = text
+        else:
+            extra["fields"] = kept
     if absent:
         extra["absent"] = absent
     return extra or None

@@ -19,6 +19,7 @@ from pipelines.store.engine import make_engine
 from pipelines.store.failures import translated
 from pipelines.store.labels import SiteLabels, TownLike
 from pipelines.store.models import (
+    ARTICLE_STATUSES,
     Anomaly,
     Article,
     ArticleVersion,
@@ -181,8 +182,11 @@ class RecordStore:
                 url=url,
                 column=self._column(s, url, record, batch),
                 content_hash=digest,
+                status="live",
+                content_changed_at=seen,
                 first_seen_at=seen,
                 last_seen_at=seen,
+                last_checked_at=seen,
             )
             s.add(article)
             batch.articles[url] = article
@@ -193,11 +197,11 @@ class RecordStore:
             return "new"
         if cap is not None:
             cap.article = article
-        article.first_seen_at = min(article.first_seen_at, seen)
-        article.last_seen_at = max(article.last_seen_at, seen)
+        _seen(article, seen)
         if digest == article.content_hash:
             return "unchanged"
         version = self._version(s, article, record, digest, cap, batch.next_number(url), batch)
+        article.content_changed_at = max(article.content_changed_at, seen)
         current = article.current_version
         current_at = (
             current.capture.fetched_at
@@ -272,7 +276,7 @@ class RecordStore:
             title=clean_text(record.get("title")),
             published_at=parse_datetime(record.get("published_at"), CHINA),
             source=clean_text(record.get("source")),
-            script=clean_text(record.get("script")),
+            script=clean_text(record.get("script")) or None,  # "" is kept in `extra`
             text=clean_text(record.get("text")),
         )
         s.add(version)
@@ -361,8 +365,39 @@ class RecordStore:
             cap = capture_row({"warc_type": "revisit", **capture}, article.url, run_id)
             cap.article = article
             s.add(cap)
-            article.last_seen_at = max(article.last_seen_at, cap.fetched_at)
-            article.first_seen_at = min(article.first_seen_at, cap.fetched_at)
+            _seen(article, cap.fetched_at)
+        return True
+
+    def record_status(
+        self, url: str, status: str, capture: CrawlCapture | None = None, run_id: str | None = None
+    ) -> bool:
+        """Note that a revisit found a stored article `gone` (404/410) or `moved` (a redirect
+        off the site or out of its column): the capture of that response (when archived) and
+        the article's `status`, `gone_at`, `status_changed_at` and `last_checked_at`. A visit
+        older than the latest that found the page changes no status (WARC files replayed out of
+        order). False if the article is not stored or the capture is already recorded."""
+        if status not in ARTICLE_STATUSES or status == "live":
+            raise ValueError(f"not a status a revisit can find: {status!r}")
+        validate_record({"url": url, "capture": capture})
+        with self._session() as s:
+            article = s.scalar(select(Article).where(Article.url == url.strip()))
+            rid = capture.get("warc_record_id") if capture else None
+            if article is None or (
+                rid and s.scalar(select(Capture.id).where(Capture.warc_record_id == rid))
+            ):
+                return False
+            self._ensure_run(s, run_id)
+            checked = datetime.now(UTC)
+            if capture:
+                cap = capture_row(capture, article.url, run_id)
+                cap.article = article
+                s.add(cap)
+                checked = cap.fetched_at
+            article.last_checked_at = max(article.last_checked_at, checked)
+            if checked >= article.last_seen_at and article.status != status:
+                article.gone_at = article.gone_at if article.status != "live" else checked
+                article.status = status
+                article.status_changed_at = checked
         return True
 
     # reading --------------------------------------------------------------
@@ -373,7 +408,23 @@ class RecordStore:
         with self._session() as s:
             return reader.known_articles(s, urls)
 
-    def iter_records(self, since: date | None = None, chunk: int = 200) -> Iterator[dict]:
-        """Every article's current version as its contract record plus `capture`: see
-        `reader.iter_records`."""
-        return reader.iter_records(self.engine, since, chunk)
+    def iter_records(
+        self, since: date | None = None, chunk: int = 200, changed_since: datetime | None = None
+    ) -> Iterator[dict]:
+        """Every article's current version as its contract record plus `capture` and the
+        article's sync keys: see `reader.iter_records`."""
+        return reader.iter_records(self.engine, since, chunk, changed_since)
+
+
+def _seen(article: Article, seen: datetime) -> None:
+    """A visit that found the page (200, 304, revisit): it is live again if this visit is
+    newer than the one that found it gone."""
+    article.first_seen_at = min(article.first_seen_at, seen)
+    article.last_seen_at = max(article.last_seen_at, seen)
+    article.last_checked_at = max(article.last_checked_at, seen)
+    if article.status != "live" and (
+        article.status_changed_at is None or seen > article.status_changed_at
+    ):
+        article.status = "live"
+        article.gone_at = None
+        article.status_changed_at = seen
