@@ -84,7 +84,14 @@ class LeasingScheduler(Scheduler):
         lease = request.meta.pop(LEASE, None)
         request.meta.pop(SLOT, None)
         try:
-            return bool(super().enqueue_request(request))
+            # scrapy-redis's enqueue_request, without its deprecated stats argument.
+            if not request.dont_filter and self.df.request_seen(request):
+                self.df.log(request, self.spider)
+                return False
+            if self.stats:
+                self.stats.inc_value("scheduler/enqueued/redis")
+            self.queue.push(request)
+            return True
         finally:
             if lease:
                 self.frontier.release(lease)
@@ -97,7 +104,7 @@ class LeasingScheduler(Scheduler):
         request = self.queue._decode_request(data)
         request.meta[LEASE] = lease
         if self.stats:
-            self.stats.inc_value("scheduler/dequeued/redis", spider=self.spider)
+            self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
 
