@@ -144,11 +144,6 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
         )
         return ExitCode.ARCHIVE_ERROR
 
-    from pipelines.store import check_database
-
-    if settings.getbool("DB_ENABLED"):
-        check_database(db_url)
-
     frontier = None
     if args.frontier or settings.get("DISTRIBUTED_FRONTIER"):
         from crawler.distributed.worker import FrontierError, FrontierHeld, start_worker
@@ -163,6 +158,16 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
             print(f"dgarchive: error: {exc}", file=sys.stderr)
             return ExitCode.DATABASE_UNREACHABLE
         run_id = settings.get("CRAWL_RUN_ID")
+
+    from pipelines.store import check_database
+
+    if settings.getbool("DB_ENABLED"):
+        if frontier is not None:  # one worker at a time creates or upgrades the schema
+            from crawler.distributed.worker import prepare_database
+
+            prepare_database(frontier, db_url)
+        else:
+            check_database(db_url)
 
     from crawler.runlock import DatabaseLock, LockHeldError, RunLock, lock_paths
 

@@ -10,7 +10,14 @@ from crawler.distributed.frontier import Frontier, FrontierError, FrontierHeld, 
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Frontier", "FrontierError", "FrontierHeld", "publish_report", "start_worker"]
+__all__ = [
+    "Frontier",
+    "FrontierError",
+    "FrontierHeld",
+    "prepare_database",
+    "publish_report",
+    "start_worker",
+]
 
 
 def start_worker(
@@ -56,6 +63,20 @@ def start_worker(
         settings.set("DISTRIBUTED_IDLE_EXIT", idle_exit, priority="cmdline")
     log.info("worker %s joined run %s on %s", frontier.worker_id, run_id, shown(url))
     return frontier
+
+
+def prepare_database(frontier: Frontier, db_url: str) -> None:
+    """The pre-flight check, then the schema brought to head, one worker at a time: workers
+    starting together on an empty database would otherwise race to create its tables."""
+    from pipelines.store import check_database, ensure_schema, make_engine
+
+    with frontier.redis.lock("dgarchive:schema:mutex", timeout=300, blocking_timeout=300):
+        check_database(db_url)
+        engine = make_engine(db_url)
+        try:
+            ensure_schema(engine)
+        finally:
+            engine.dispose()
 
 
 def publish_report(frontier: Frontier, crawler: Any) -> None:
