@@ -173,3 +173,42 @@ def test_the_per_host_budget_holds_across_three_workers(redis_url, pg_database_u
     assert site.peak == 2  # each worker alone would send 8 at once
     reports = [json.loads((tmp_path / f"report{n}.json").read_text()) for n in range(3)]
     assert sum(r["requests"] for r in reports) == len(site.requests_log)
+
+
+def test_redis_lost_mid_crawl_stops_workers_with_exit_5_and_closed_warcs(pg_database_url, tmp_path):
+    server = RedisServer(tmp_path / "redis").start()
+    site = CountingSite(latency=0.05, articles=300, per_page=20).start()
+    try:
+        procs = [worker(site, tmp_path, pg_database_url, server.url, n) for n in range(2)]
+        deadline = time.monotonic() + 120
+        while len(site.requests_log) < 60 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.stop()
+        results = finish(procs, timeout=180)
+    finally:
+        server.stop()
+        site.stop()
+    for rc, stderr in results:
+        assert rc == 5, stderr[-3000:]
+        assert "the frontier Redis at redis://127.0.0.1" in stderr
+    archive = tmp_path / "archive"
+    assert not [p.name for p in archive.iterdir() if p.name.endswith(".open")]
+    check = subprocess.run(
+        [sys.executable, "-m", "warcio.cli", "check", *map(str, warc_files(archive))],
+        capture_output=True, text=True, cwd=REPO, env=_env(),
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout[-2000:]
+
+
+def test_workers_share_the_postgresql_lock_and_a_single_crawl_is_refused(pg_database_url):
+    from crawler.runlock import DatabaseLock, LockHeldError
+
+    with DatabaseLock(pg_database_url, run_id="aaaa1111-run", shared=True):
+        with DatabaseLock(pg_database_url, run_id="aaaa1111-run", shared=True):
+            with pytest.raises(LockHeldError):
+                DatabaseLock(pg_database_url, run_id="bbbb2222-run", shared=True).acquire()
+            with pytest.raises(LockHeldError) as exc:
+                DatabaseLock(pg_database_url, run_id="cccc3333-solo").acquire()
+            assert "aaaa1111" in str(exc.value)
+    with DatabaseLock(pg_database_url, run_id="cccc3333-solo"):
+        pass

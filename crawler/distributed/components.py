@@ -81,6 +81,8 @@ class LeasingScheduler(Scheduler):
     def enqueue_request(self, request: Any) -> bool:
         # A retry or redirect of a leased request carries its lease: once it is queued
         # again (or filtered as a duplicate), the old lease has done its job.
+        import redis
+
         lease = request.meta.pop(LEASE, None)
         request.meta.pop(SLOT, None)
         try:
@@ -92,12 +94,23 @@ class LeasingScheduler(Scheduler):
                 self.stats.inc_value("scheduler/enqueued/redis")
             self.queue.push(request)
             return True
+        except redis.RedisError as exc:
+            # Not queued: the parent's lease stays, so the parent is fetched again once
+            # this worker is gone (the Coordinator stops it) and Redis is back.
+            log.error("could not queue %s: the frontier Redis failed: %s", request.url, exc)
+            lease = None
+            return False
         finally:
             if lease:
                 self.frontier.release(lease)
 
     def next_request(self) -> Any:
-        got = self.frontier.pop_lease()
+        import redis
+
+        try:
+            got = self.frontier.pop_lease()
+        except redis.RedisError:
+            return None  # the Coordinator's next beat sees it and stops the worker
         if got is None:
             return None
         lease, data = got
@@ -154,9 +167,14 @@ class LeaseRelease:
         self._release(response)
 
     def _release(self, response: Any) -> None:
+        import redis
+
         lease = response.request.meta.pop(LEASE, None) if response.request else None
         if lease:
-            self.frontier.release(lease)
+            try:
+                self.frontier.release(lease)
+            except redis.RedisError:
+                pass  # the lease stays: at worst the page is fetched again
 
 
 class HostBudget:
