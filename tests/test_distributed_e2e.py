@@ -125,8 +125,6 @@ def test_three_workers_one_killed_lose_nothing_and_match_a_single_crawl(
     articles = [p for p, n in fetched.items() if "/content/" in p]
     again = {p: n for p, n in fetched.items() if n > 1 and "/content/" in p}
     assert len(articles) >= len(expected)
-    # At most what the killed worker had in flight (its per-host concurrency, 8) comes twice.
-    assert len(again) <= 8, again
 
     reports = [json.loads((tmp_path / f"report{n}.json").read_text()) for n in (0, 2)]
     assert len({r["run_id"] for r in reports}) == 1
@@ -135,9 +133,16 @@ def test_three_workers_one_killed_lose_nothing_and_match_a_single_crawl(
     summary = json.loads(merged.stdout)
     assert summary["workers"] == 2 and summary["run_id"] == reports[0]["run_id"]
     assert summary["host_budget"] == {"enabled": True, "concurrency": 8, "delay": 0.0}
+    # Fetched twice: at most the killed worker's leases (in flight, or parsed but not yet
+    # committed to the database), which the others put back in the queue.
+    assert 0 < summary["requeued"]
+    assert len(again) <= summary["requeued"], (len(again), summary["requeued"])
+    assert all(n == 2 for n in again.values())
 
     files = warc_files(tmp_path / "archive")
-    assert not [p for p in (tmp_path / "archive").iterdir() if p.name.endswith(".open")] or True
+    # Only the killed worker's last file is left `.open` (reindex/repair handles it).
+    opened = [p.name for p in (tmp_path / "archive").iterdir() if p.name.endswith(".open")]
+    assert len(opened) <= 1, opened
     names = {p.name for p in files}
     assert len({n.split("-20")[0] for n in names}) >= 2  # worker ids in the names
     check = subprocess.run(

@@ -22,6 +22,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy_redis.scheduler import Scheduler
 
 from crawler.distributed.frontier import Frontier, FrontierError, shown
+from pipelines.database import DatabasePipeline
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,11 @@ def configure(settings: Any, frontier: Frontier) -> None:
     download_mw = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
     download_mw["crawler.distributed.components.HostBudget"] = 960  # right before the download
     settings.set("DOWNLOADER_MIDDLEWARES", download_mw, priority="cmdline")
+    pipelines = dict(settings.getdict("ITEM_PIPELINES"))
+    order = pipelines.pop("pipelines.database.DatabasePipeline", None)
+    if order is not None:
+        pipelines["crawler.distributed.components.LeasedDatabasePipeline"] = order
+        settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")
     extensions = dict(settings.getdict("EXTENSIONS"))
     extensions["crawler.distributed.components.Coordinator"] = 50
     settings.set("EXTENSIONS", extensions, priority="cmdline")
@@ -156,25 +162,93 @@ class LeaseRelease:
     def process_spider_output(
         self, response: Any, result: Iterable[Any], spider: Any = None
     ) -> Iterable[Any]:
-        yield from result
-        self._release(response)
+        stored = False
+        for item in result:
+            stored = self._hand_over(response, item) or stored
+            yield item
+        self._release(response, stored)
 
     async def process_spider_output_async(
         self, response: Any, result: AsyncIterator[Any], spider: Any = None
     ) -> AsyncIterator[Any]:
+        stored = False
         async for item in result:
+            stored = self._hand_over(response, item) or stored
             yield item
-        self._release(response)
+        self._release(response, stored)
 
-    def _release(self, response: Any) -> None:
+    def _hand_over(self, response: Any, item: Any) -> bool:
+        """A record goes to the database: its lease is the database pipeline's to drop, once
+        the batch holding it is committed (a killed worker's unwritten batch is not lost)."""
+        if isinstance(item, dict) and item.get("url") and response.request is not None:
+            lease = response.request.meta.get(LEASE)
+            if lease:
+                self.frontier.awaiting_store[item["url"]] = lease
+                return True
+        return False
+
+    def _release(self, response: Any, stored: bool = False) -> None:
         import redis
 
         lease = response.request.meta.pop(LEASE, None) if response.request else None
-        if lease:
+        if lease and not stored:
             try:
                 self.frontier.release(lease)
             except redis.RedisError:
                 pass  # the lease stays: at worst the page is fetched again
+
+
+class LeasedDatabasePipeline(DatabasePipeline):
+    """The database pipeline that drops a record's lease once its batch is committed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.frontier: Frontier | None = None
+        self._buffer_leases: list[str] = []
+        self.held: set[str] = set()  # leases of records not committed yet
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> LeasedDatabasePipeline:
+        pipeline = super().from_crawler(crawler)
+        pipeline.frontier = frontier_of(crawler)
+        pipeline.frontier.pipeline = pipeline
+        return pipeline
+
+    def flush(self) -> set[str]:
+        """Submit the buffered records now (the worker is idle); the leases still held."""
+        self._submit()
+        return set(self.held)
+
+    async def process_item(self, item: Any) -> Any:
+        frontier = self.frontier
+        lease = None
+        if frontier is not None and isinstance(item, dict) and item.get("url"):
+            lease = frontier.awaiting_store.pop(item["url"], None)
+        if lease is not None:
+            if self.store_open and self.failed is None:
+                self._buffer_leases.append(lease)
+                self.held.add(lease)
+            elif self.failed is None:
+                frontier.release(lease)  # --no-db: nothing to wait for
+        return await super().process_item(item)
+
+    def _submit(self) -> None:
+        pending = len(self._pending)
+        super()._submit()
+        if len(self._pending) > pending and self._buffer_leases:
+            leases, self._buffer_leases = self._buffer_leases, []
+            fut = self._pending[-1][0]
+            frontier = self.frontier
+
+            def committed(done: Any) -> None:
+                self.held.difference_update(leases)
+                if frontier is not None and not done.cancelled() and done.exception() is None:
+                    try:
+                        frontier.release(*leases)
+                    except Exception as exc:  # noqa: BLE001 - leases stay: fetched again
+                        log.warning("could not drop %d leases: %s", len(leases), exc)
+
+            fut.add_done_callback(committed)
 
 
 class HostBudget:
@@ -291,7 +365,9 @@ class Coordinator:
         import redis
 
         try:
-            self.frontier.release_mine()  # idle: nothing of this worker is in flight
+            # Idle: nothing of this worker is in flight but records not yet committed.
+            pipeline = getattr(self.frontier, "pipeline", None)
+            self.frontier.release_mine(keep=pipeline.flush() if pipeline is not None else ())
             busy = self.frontier.queued() or self.frontier.in_flight() or not self.frontier.seeded()
         except redis.RedisError as exc:
             self._lost(exc)

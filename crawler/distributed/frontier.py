@@ -23,7 +23,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 PREFIX = "dgarchive:"
@@ -46,7 +46,9 @@ _RETURN_LEASES = """
 local owners = redis.call('HGETALL', KEYS[3])
 local n = 0
 for i = 1, #owners, 2 do
-  if owners[i + 1] == ARGV[1] then
+  local keep = false
+  for j = 3, #ARGV do if ARGV[j] == owners[i] then keep = true end end
+  if owners[i + 1] == ARGV[1] and not keep then
     local id = owners[i]
     if ARGV[2] == '1' then
       local data = redis.call('HGET', KEYS[2], id)
@@ -131,6 +133,9 @@ class Frontier:
         self.heartbeat_ttl = heartbeat_ttl
         self.redis = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
         self.run_id: str | None = None
+        # Records handed to the database pipeline, by URL: their request's lease.
+        self.awaiting_store: dict[str, str] = {}
+        self.pipeline: Any = None  # the LeasedDatabasePipeline, when the database is used
         self._pop = self.redis.register_script(_POP_LEASE)
         self._return = self.redis.register_script(_RETURN_LEASES)
         self._slot = self.redis.register_script(_TAKE_SLOT)
@@ -223,9 +228,11 @@ class Frontier:
                     p.hdel(self.key(name), *lease_ids)
                 p.execute()
 
-    def release_mine(self) -> int:
-        """Drop this worker's leases (called when it is idle: nothing of it is in flight)."""
-        return int(self._return(keys=self._lease_keys()[:4], args=[self.worker_id, "0"]))
+    def release_mine(self, keep: Iterable[str] = ()) -> int:
+        """Drop this worker's leases but `keep` (called when it is idle: nothing of it is
+        in flight but the records of `keep`, not committed yet)."""
+        args = [self.worker_id, "0", *keep]
+        return int(self._return(keys=self._lease_keys()[:4], args=args))
 
     def requeue_dead(self) -> int:
         """Give the leases of workers whose heartbeat expired back to the queue."""
