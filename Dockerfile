@@ -18,7 +18,7 @@ COPY . /src
 # 20 MB) are never imported by a crawl: removed here, they would be 45 MB of the runtime image.
 # The bytecode stays: with a read-only root file system it could not be written at run time.
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir /src \
+ && /opt/venv/bin/pip install --no-cache-dir "/src[distributed]" \
  && /opt/venv/bin/pip uninstall --yes pip setuptools \
  && find /opt/venv/lib -path "*/site-packages/*" -type d \( -name test -o -name tests \) \
       -prune -exec rm -rf {} +

@@ -11,6 +11,11 @@ A clean exit empties it instead, so a non-empty file found unlocked was left by 
 
 `flock` works across containers sharing a volume on one host and on local file systems; on
 network file systems it is only as good as their lock emulation (NFSv4: yes; SMB: no).
+
+Workers of one distributed run (`crawl --frontier`) share the locks: each takes the flock
+shared (`shared=True`) and is refused unless the record names its own run; a single crawl
+takes it exclusive and so is refused while any worker holds it, and the other way round.
+On PostgreSQL the same holds with the shared form of the advisory lock.
 """
 
 from __future__ import annotations
@@ -96,9 +101,11 @@ class RunLock:
         *,
         run_id: str | None = None,
         argv: Sequence[str] | None = None,
+        shared: bool = False,
     ) -> None:
         self.path = Path(path)
         self.run_id = run_id
+        self.shared = shared
         self.argv = list(sys.argv if argv is None else argv)
         self.holder: dict[str, Any] | None = None
         self.taken_over: dict[str, Any] | None = None
@@ -120,6 +127,8 @@ class RunLock:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
                 os.close(fd)
                 raise
+            if self.shared and self._join_shared(fd):
+                return self
             holder = self._read_locked_holder(fd)
             os.close(fd)
             raise LockHeldError(self.path, holder) from None
@@ -139,12 +148,39 @@ class RunLock:
                 "run_id": self.run_id,
                 "argv": self.argv,
             }
+            if self.shared:
+                self.holder["shared"] = True
             _write_fd(fd, json.dumps(self.holder, ensure_ascii=False) + "\n")
+            if self.shared:
+                # Not atomic (flock drops, then takes): a crawl slipping into the gap holds
+                # it exclusive and this worker is refused, which is the safe side.
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
+                raise LockHeldError(self.path, _parse_holder(_read_fd_path(self.path))) from None
+            raise
         except BaseException:
             os.close(fd)  # closing releases the flock
             raise
         self._fd = fd
         return self
+
+    def _join_shared(self, fd: int) -> bool:
+        """Take the lock shared if it is held shared by workers of this same run."""
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
+                raise
+            return False  # a single crawl holds it exclusive
+        holder = self._read_locked_holder(fd)
+        if holder and holder.get("shared") and holder.get("run_id") == self.run_id:
+            self.holder = holder
+            self._fd = fd
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
 
     def _read_locked_holder(self, fd: int) -> dict[str, Any] | None:
         # The holder writes its record right after locking: give it a moment if we came
@@ -161,6 +197,12 @@ class RunLock:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
+        if self.shared:
+            try:  # the last worker of the run out empties the file; the others leave it
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                return
         try:
             os.ftruncate(fd, 0)  # a clean exit leaves an empty file: nothing to take over
         finally:
@@ -183,6 +225,13 @@ def _read_fd(fd: int) -> str:
     while chunk := os.read(fd, 65536):
         chunks.append(chunk)
     return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def _read_fd_path(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _write_fd(fd: int, text: str) -> None:
@@ -278,9 +327,10 @@ class DatabaseLock:
     A database that is not PostgreSQL needs no lock here (SQLite files have `RunLock`).
     """
 
-    def __init__(self, db_url: str, *, run_id: str | None = None) -> None:
+    def __init__(self, db_url: str, *, run_id: str | None = None, shared: bool = False) -> None:
         self.db_url = db_url
         self.run_id = run_id
+        self.shared = shared
         self._engine = None
         self._conn = None
 
@@ -304,10 +354,28 @@ class DatabaseLock:
             self._conn.execute(
                 text("SELECT set_config('application_name', :n, false)"), {"n": name[:63]}
             )
+            function = "pg_try_advisory_lock_shared" if self.shared else "pg_try_advisory_lock"
             got = self._conn.execute(
-                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+                text(f"SELECT {function}(:k)"), {"k": ADVISORY_LOCK_KEY}
             ).scalar()
             self._conn.commit()
+            other_run = ""
+            keys = {"lo": ADVISORY_LOCK_KEY & 0xFFFFFFFF, "hi": ADVISORY_LOCK_KEY >> 32}
+            if self.shared:
+                keys["mine"] = f"dgarchive % {(self.run_id or '')[:8]}"
+            if got and self.shared:
+                # Shared holders must all be workers of this run (named in application_name).
+                other_run = "AND a.application_name NOT LIKE :mine "
+                got = self._conn.execute(
+                    text(
+                        "SELECT count(*) = 0 FROM pg_locks l JOIN pg_stat_activity a "
+                        "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+                        "AND l.database = (SELECT oid FROM pg_database "
+                        "WHERE datname = current_database()) "
+                        "AND l.objid = :lo AND l.classid = :hi " + other_run
+                    ),
+                    keys,
+                ).scalar()
             if not got:
                 other = self._conn.execute(
                     text(
@@ -316,9 +384,9 @@ class DatabaseLock:
                         "WHERE l.locktype = 'advisory' AND l.granted "
                         "AND l.database = (SELECT oid FROM pg_database "
                         "WHERE datname = current_database()) "
-                        "AND l.objid = :lo AND l.classid = :hi"
+                        "AND l.objid = :lo AND l.classid = :hi " + other_run
                     ),
-                    {"lo": ADVISORY_LOCK_KEY & 0xFFFFFFFF, "hi": ADVISORY_LOCK_KEY >> 32},
+                    keys,
                 ).first()
                 self.release()
                 raise LockHeldError(shown_url(self.db_url), _pg_holder(other))

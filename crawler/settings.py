@@ -115,5 +115,16 @@ ITEM_PIPELINES = {
 }
 REPORT_FILE = None
 
+# Distributed crawl (`dgarchive crawl --frontier`, crawler/distributed/): the Redis frontier,
+# the run-wide idle exit, heartbeats, and the per-host budget shared by every worker
+# (concurrency and delay default to CONCURRENT_REQUESTS_PER_DOMAIN and DOWNLOAD_DELAY).
+DISTRIBUTED_FRONTIER = os.environ.get("DGARCHIVE_FRONTIER") or None
+DISTRIBUTED_IDLE_EXIT = 10.0  # seconds the run must be idle before a worker exits
+DISTRIBUTED_HEARTBEAT = 2.0  # seconds between heartbeats
+DISTRIBUTED_HEARTBEAT_TTL = 15.0  # a worker silent this long is dead: its leases go back
+DISTRIBUTED_HOST_BUDGET = True
+DISTRIBUTED_HOST_CONCURRENCY = None
+DISTRIBUTED_HOST_DELAY = None
+
 # `scrapy crawl` is `dgarchive crawl` (crawler/commands/crawl.py): same lock, same exit codes.
 COMMANDS_MODULE = "crawler.commands"

@@ -311,7 +311,7 @@ def test_db_upgrade_on_postgres_reaches_head(pg_database_url):
 def test_help_names_every_command_and_the_exit_codes():
     run = dgarchive("--help")
     assert (run.returncode, run.stderr) == (0, ""), run.stderr
-    commands = re.findall(r"^\| `dgarchive ([a-z]+)", readme_section("## Commands"), flags=re.M)
+    commands = re.findall(r"^\| `dgarchive ([a-z-]+)", readme_section("## Commands"), flags=re.M)
     assert set(commands) >= {"crawl", "extract", "export", "reindex", "db"}, commands
     for name in commands:
         assert re.search(rf"^\s+{name}\s", run.stdout, flags=re.M), name

@@ -88,6 +88,18 @@ def register(sub: Any) -> None:
         metavar="NAME=VALUE",
         help="set a Scrapy setting, as with scrapy crawl -s",
     )
+    crawl.add_argument(
+        "--frontier",
+        metavar="URL",
+        help="join a distributed crawl on this Redis frontier, redis://HOST:PORT/DB "
+        "(or $DGARCHIVE_FRONTIER; needs dgarchive[distributed])",
+    )
+    crawl.add_argument(
+        "--idle-exit",
+        type=float,
+        metavar="SECONDS",
+        help="with --frontier: exit once the whole run has been idle this long (default 10)",
+    )
     crawl.set_defaults(run=run)
 
 
@@ -141,24 +153,45 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
         )
         return ExitCode.ARCHIVE_ERROR
 
+    frontier = None
+    if args.frontier or settings.get("DISTRIBUTED_FRONTIER"):
+        from crawler.distributed.worker import FrontierError, FrontierHeld, start_worker
+
+        url = args.frontier or settings.get("DISTRIBUTED_FRONTIER")
+        try:
+            frontier = start_worker(url, settings, args, site_root, db_url, args.idle_exit)
+        except FrontierHeld as exc:
+            print(f"dgarchive: error: {exc}", file=sys.stderr)
+            return ExitCode.LOCK_HELD
+        except FrontierError as exc:
+            print(f"dgarchive: error: {exc}", file=sys.stderr)
+            return ExitCode.DATABASE_UNREACHABLE
+        run_id = settings.get("CRAWL_RUN_ID")
+
     from pipelines.store import check_database
 
     if settings.getbool("DB_ENABLED"):
-        check_database(db_url)
+        if frontier is not None:  # one worker at a time creates or upgrades the schema
+            from crawler.distributed.worker import prepare_database
+
+            prepare_database(frontier, db_url)
+        else:
+            check_database(db_url)
 
     from crawler.runlock import DatabaseLock, LockHeldError, RunLock, lock_paths
 
+    shared = frontier is not None  # workers of one run share the locks (docs/operations.md)
     with ExitStack() as stack:
         try:
             use_db = settings.getbool("DB_ENABLED")
             for path in lock_paths(archive, db_url if use_db else None):
-                stack.enter_context(RunLock(path, run_id=run_id, argv=sys.argv))
+                stack.enter_context(RunLock(path, run_id=run_id, argv=sys.argv, shared=shared))
             if use_db and DatabaseLock.applies_to(db_url):
-                stack.enter_context(DatabaseLock(db_url, run_id=run_id))
+                stack.enter_context(DatabaseLock(db_url, run_id=run_id, shared=shared))
         except LockHeldError as exc:
             print(f"dgarchive: error: {exc}", file=sys.stderr)
             return ExitCode.LOCK_HELD
-        code = _run_spider(settings, args, site_root)
+        code = _run_spider(settings, args, site_root, frontier)
         if settings.getbool("ARCHIVE_INDEX", True):  # still under the lock: one indexer at a time
             _index_archive(archive, settings.getint("INDEX_ZIPNUM_THRESHOLD", 0))
         return code
@@ -179,7 +212,9 @@ def _index_archive(archive: Path, zipnum_threshold: int = 0) -> None:
     log.info("replay index: %d WARC file(s) added, %d lines", len(result.files_read), result.lines_total)
 
 
-def _run_spider(settings: Any, args: argparse.Namespace, site_root: str) -> int:
+def _run_spider(
+    settings: Any, args: argparse.Namespace, site_root: str, frontier: Any = None
+) -> int:
     # Scrapy and Twisted load here, not at the top: `--help`, `export` and the others start
     # without them.
     from scrapy.crawler import CrawlerProcess
@@ -218,4 +253,8 @@ def _run_spider(settings: Any, args: argparse.Namespace, site_root: str) -> int:
             return ExitCode.DATABASE_UNREACHABLE
         log.error("the crawl failed to start", exc_info=(type(exc), exc, exc.__traceback__))
         return ExitCode.SOFTWARE_ERROR
+    if frontier is not None:
+        from crawler.distributed.worker import publish_report
+
+        publish_report(frontier, crawler)
     return int(report_exit_code(crawler))

@@ -16,7 +16,7 @@ from pipelines.records import ArticleRecord, CrawlCapture
 from pipelines.store import reader
 from pipelines.store.batch import Batch
 from pipelines.store.engine import make_engine
-from pipelines.store.failures import translated
+from pipelines.store.failures import DatabaseError, translated
 from pipelines.store.labels import SiteLabels, TownLike
 from pipelines.store.models import (
     ARTICLE_STATUSES,
@@ -97,22 +97,30 @@ class RecordStore:
     # runs -----------------------------------------------------------------
 
     def start_run(self, run_id: str, args: dict | None = None, *, kind: str = "crawl") -> None:
-        """Record the start of a run (idempotent: a second call only updates `args`)."""
-        with self._session() as s:
-            run = s.get(CrawlRun, run_id)
-            if run is None:
-                s.add(
-                    CrawlRun(
-                        id=run_id,
-                        kind=kind,
-                        started_at=datetime.now(UTC),
-                        status="running",
-                        args=jsonable(args or {}),
-                        counters={},
-                    )
-                )
-            elif args is not None:
-                run.args = jsonable(args)
+        """Record the start of a run (idempotent: a second call only updates `args`, and so
+        does a worker of a distributed run whose peer inserted the row first)."""
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                with self._session() as s:
+                    run = s.get(CrawlRun, run_id)
+                    if run is None:
+                        s.add(
+                            CrawlRun(
+                                id=run_id,
+                                kind=kind,
+                                started_at=datetime.now(UTC),
+                                status="running",
+                                args=jsonable(args or {}),
+                                counters={},
+                            )
+                        )
+                    elif args is not None:
+                        run.args = jsonable(args)
+                return
+            except DatabaseError as exc:
+                if attempt + 1 < _CONFLICT_RETRIES and _is_conflict(exc):
+                    continue
+                raise
 
     def finish_run(self, run_id: str, status: str, counters: dict | None = None) -> None:
         """Record how a run ended: `status` is the finish reason (`finished`, …)."""
@@ -152,16 +160,26 @@ class RecordStore:
         records = list(records)
         for record in records:
             validate_record(record)
-        counts = {"new": 0, "changed": 0, "unchanged": 0}
         if not records:
+            return {"new": 0, "changed": 0, "unchanged": 0}
+        # Another writer (a worker of a distributed crawl) may insert the same town, column,
+        # person or article between our read and our insert: the unique constraint refuses
+        # ours, and the batch is read and written again, now seeing their rows.
+        for attempt in range(_CONFLICT_RETRIES):
+            counts = {"new": 0, "changed": 0, "unchanged": 0}
+            try:
+                with self._session() as s:
+                    self._ensure_run(s, run_id)
+                    batch = Batch.load(s, records)
+                    for record in records:
+                        counts[self._save_one(s, record, run_id, batch)] += 1
+                    s.flush()
+            except DatabaseError as exc:
+                if attempt + 1 < _CONFLICT_RETRIES and _is_conflict(exc):
+                    continue
+                raise
             return counts
-        with self._session() as s:
-            self._ensure_run(s, run_id)
-            batch = Batch.load(s, records)
-            for record in records:
-                counts[self._save_one(s, record, run_id, batch)] += 1
-            s.flush()
-        return counts
+        raise AssertionError("unreachable")
 
     def _save_one(self, s: Session, record: ArticleRecord, run_id: str | None, batch: Batch) -> str:
         url = record["url"].strip()
@@ -282,7 +300,9 @@ class RecordStore:
         s.add(version)
         for i, img in enumerate(dicts(record.get("images"))):
             version.images.append(
-                Image(position=i, src=clean_text(img.get("src")) or "", alt=clean_text(img.get("alt")))
+                Image(
+                    position=i, src=clean_text(img.get("src")) or "", alt=clean_text(img.get("alt"))
+                )
             )
         for i, anomaly in enumerate(dicts(record.get("anomalies"))):
             version.anomalies.append(
@@ -428,3 +448,13 @@ def _seen(article: Article, seen: datetime) -> None:
         article.status = "live"
         article.gone_at = None
         article.status_changed_at = seen
+
+
+_CONFLICT_RETRIES = 5
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    """A unique constraint refused a row a concurrent writer inserted first."""
+    from sqlalchemy.exc import IntegrityError
+
+    return isinstance(exc.__cause__, IntegrityError)

@@ -1,0 +1,219 @@
+"""End to end: several `dgarchive crawl --frontier` workers (real processes) on a real Redis and
+a real PostgreSQL, crawling the mirror: one killed with SIGKILL loses nothing, each article is
+fetched and stored once, and the per-host budget holds across the workers."""
+
+from __future__ import annotations
+
+import collections
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.e2e import REPO, _env, crawl_mirror, dgarchive, start_crawl, warc_files
+from tests.mocksite import MockSite
+from tests.redisserver import RedisServer
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+FAST = ["-s", "DISTRIBUTED_HEARTBEAT=0.5", "-s", "DISTRIBUTED_HEARTBEAT_TTL=3"]
+
+
+class CountingSite(MockSite):
+    """The mirror, answering after `latency` seconds and counting requests served at once."""
+
+    def __init__(self, latency: float = 0.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.latency = latency
+        self.active = 0
+        self.peak = 0
+        self._count_lock = threading.Lock()
+
+    def _resource(self, path: str):
+        with self._count_lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            return super()._resource(path)
+        finally:
+            with self._count_lock:
+                self.active -= 1
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    server = RedisServer(tmp_path / "redis").start()
+    yield server.url
+    server.stop()
+
+
+def records(export: str) -> dict[str, dict]:
+    out = {}
+    for line in export.splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            rec.pop("capture", None)
+            out[rec["url"]] = rec
+    return out
+
+
+def worker(site, tmp_path, db, redis_url, n, *extra):
+    return start_crawl(
+        site.url, tmp_path / "archive", db, "--frontier", redis_url, "--idle-exit", "4",
+        "--report", str(tmp_path / f"report{n}.json"), *FAST, *extra,
+    )  # fmt: skip
+
+
+def finish(procs, timeout=600):
+    out = []
+    for p in procs:
+        try:
+            stdout, stderr = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            stdout, stderr = p.communicate()
+        out.append((p.returncode, stderr))
+    return out
+
+
+@pytest.fixture
+def big_site():
+    site = CountingSite(articles=2000, per_page=20).start()
+    yield site
+    site.stop()
+
+
+def test_three_workers_one_killed_lose_nothing_and_match_a_single_crawl(
+    big_site, redis_url, pg_database_url, tmp_path
+):
+    site = big_site
+    single = tmp_path / "single"
+    one = crawl_mirror(site.url, single / "archive", f"sqlite:///{single / 'db.sqlite'}")
+    assert one.returncode == 0, one.stderr[-3000:]
+    expected = records(dgarchive("export", "--db", f"sqlite:///{single / 'db.sqlite'}").stdout)
+    assert len(expected) > 1900
+    site.reset_log()
+
+    procs = [worker(site, tmp_path, pg_database_url, redis_url, n) for n in range(3)]
+    try:
+        # Kill one worker in the middle of the crawl, while it has requests in flight.
+        deadline = time.monotonic() + 300
+        while len(site.requests_log) < 800 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert procs[1].poll() is None, "the crawl ended before the kill"
+        procs[1].send_signal(signal.SIGKILL)
+        results = finish(procs)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert results[1][0] == -signal.SIGKILL
+    for rc, stderr in (results[0], results[2]):
+        assert rc == 0, stderr[-3000:]
+
+    export = dgarchive("export", "--db", pg_database_url)
+    assert export.returncode == 0, export.stderr
+    assert records(export.stdout) == expected  # same articles, same fields
+
+    fetched = collections.Counter(path for method, path, _ in site.requests_log if method == "GET")
+    articles = [p for p, n in fetched.items() if "/content/" in p]
+    again = {p: n for p, n in fetched.items() if n > 1 and "/content/" in p}
+    assert len(articles) >= len(expected)
+
+    reports = [json.loads((tmp_path / f"report{n}.json").read_text()) for n in (0, 2)]
+    assert len({r["run_id"] for r in reports}) == 1
+    merged = dgarchive("run-report", "--frontier", redis_url)
+    assert merged.returncode == 0, merged.stderr
+    summary = json.loads(merged.stdout)
+    assert summary["workers"] == 2 and summary["run_id"] == reports[0]["run_id"]
+    assert summary["host_budget"] == {"enabled": True, "concurrency": 8, "delay": 0.0}
+    # Fetched twice: at most the killed worker's leases (in flight, or parsed but not yet
+    # committed to the database), which the others put back in the queue.
+    assert 0 < summary["requeued"]
+    assert len(again) <= summary["requeued"], (len(again), summary["requeued"])
+    assert all(n == 2 for n in again.values())
+
+    files = warc_files(tmp_path / "archive")
+    # Only the killed worker's last file is left `.open` (reindex/repair handles it).
+    opened = [p.name for p in (tmp_path / "archive").iterdir() if p.name.endswith(".open")]
+    assert len(opened) <= 1, opened
+    names = {p.name for p in files}
+    assert len({n.split("-20")[0] for n in names}) >= 2  # worker ids in the names
+    check = subprocess.run(
+        [sys.executable, "-m", "warcio.cli", "check", *map(str, files)],
+        capture_output=True, text=True, cwd=REPO, env=_env(),
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
+    leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert leftover.stdout.strip() == "", "a worker process is left behind"
+
+
+def test_the_per_host_budget_holds_across_three_workers(redis_url, pg_database_url, tmp_path):
+    site = CountingSite(latency=0.05, articles=120, per_page=20).start()
+    try:
+        procs = [
+            worker(
+                site,
+                tmp_path,
+                pg_database_url,
+                redis_url,
+                n,
+                "-s",
+                "DISTRIBUTED_HOST_CONCURRENCY=2",
+            )
+            for n in range(3)
+        ]
+        results = finish(procs)
+    finally:
+        site.stop()
+    for rc, stderr in results:
+        assert rc == 0, stderr[-3000:]
+    assert len(site.requests_log) > 150
+    assert site.peak == 2  # each worker alone would send 8 at once
+    reports = [json.loads((tmp_path / f"report{n}.json").read_text()) for n in range(3)]
+    assert sum(r["requests"] for r in reports) == len(site.requests_log)
+
+
+def test_redis_lost_mid_crawl_stops_workers_with_exit_5_and_closed_warcs(pg_database_url, tmp_path):
+    server = RedisServer(tmp_path / "redis").start()
+    site = CountingSite(latency=0.05, articles=300, per_page=20).start()
+    try:
+        procs = [worker(site, tmp_path, pg_database_url, server.url, n) for n in range(2)]
+        deadline = time.monotonic() + 120
+        while len(site.requests_log) < 60 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.stop()
+        results = finish(procs, timeout=180)
+    finally:
+        server.stop()
+        site.stop()
+    for rc, stderr in results:
+        assert rc == 5, stderr[-3000:]
+        assert "the frontier Redis at redis://127.0.0.1" in stderr
+    archive = tmp_path / "archive"
+    assert not [p.name for p in archive.iterdir() if p.name.endswith(".open")]
+    check = subprocess.run(
+        [sys.executable, "-m", "warcio.cli", "check", *map(str, warc_files(archive))],
+        capture_output=True, text=True, cwd=REPO, env=_env(),
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout[-2000:]
+
+
+def test_workers_share_the_postgresql_lock_and_a_single_crawl_is_refused(pg_database_url):
+    from crawler.runlock import DatabaseLock, LockHeldError
+
+    with DatabaseLock(pg_database_url, run_id="aaaa1111-run", shared=True):
+        with DatabaseLock(pg_database_url, run_id="aaaa1111-run", shared=True):
+            with pytest.raises(LockHeldError):
+                DatabaseLock(pg_database_url, run_id="bbbb2222-run", shared=True).acquire()
+            with pytest.raises(LockHeldError) as exc:
+                DatabaseLock(pg_database_url, run_id="cccc3333-solo").acquire()
+            assert "aaaa1111" in str(exc.value)
+    with DatabaseLock(pg_database_url, run_id="cccc3333-solo"):
+        pass
