@@ -33,6 +33,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.urllength import UrlLengthMiddleware
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
+from w3lib.url import canonicalize_url
 
 from crawler.config import normalize_url
 from pipelines.failures import record_failure
@@ -160,13 +161,25 @@ class ScopedMetaRefreshMiddleware(_ScopedRedirectMixin, MetaRefreshMiddleware):
 
 
 def report_dropped_redirects(crawler: Any) -> None:
-    """Report redirects the duplicate filter drops: otherwise the article vanishes unseen."""
+    """Report a redirect loop the duplicate filter drops: otherwise the article vanishes unseen.
+
+    Only a loop loses the article (A→A, A→B→A: the target is in the request's own chain). A
+    redirect to a page this crawl fetches anyway (an article that is also linked directly)
+    is not a loss, and must not be one: which of the two requests the scheduler meets first
+    depends on the order of concurrent responses, so counting it would make the exit code
+    depend on timing.
+    """
 
     def request_dropped(request: Request, spider: Any = None) -> None:
-        if not request.meta.get("redirect_urls"):
+        chain = request.meta.get("redirect_urls")
+        if not chain:
             return
         article = first_url(request)
-        reason = f"redirected to {request.url}, which this crawl already fetched (duplicate)"
+        target = canonicalize_url(request.url)
+        if target not in {canonicalize_url(u) for u in chain}:
+            logger.info("%s redirects to %s, which this crawl fetches anyway", article, request.url)
+            return
+        reason = f"redirect loop: back to {request.url} (after {len(chain)} hop(s))"
         logger.warning("failed %s: %s", article, reason)
         record_failure(crawler.stats, article, reason)
 

@@ -226,3 +226,17 @@ def test_an_empty_site_root_is_a_usage_error(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "--site-root" in result.stderr
     assert not (tmp_path / "a").exists() and not (tmp_path / "db.sqlite").exists()
+
+
+@pytest.mark.parametrize("delay", ["0", "0.3"])
+def test_a_redirect_to_a_page_also_linked_is_no_failure_in_either_order(tmp_path, delay):
+    """The 301's target is requested directly too; the duplicate filter drops whichever comes
+    second. Neither order loses an article, so neither is a failure (exit 0): a delay between
+    requests changes which one the scheduler meets first."""
+    with HostileSite(["redirect_to_linked_article"]) as site:
+        run = crawl_hostile(site, tmp_path, "-s", f"DOWNLOAD_DELAY={delay}")
+    assert run.returncode == 0, run.log[-3000:]
+    assert not run.failures()
+    assert site.control_url in run.stored_urls()
+    assert site.article_url("redirect_to_linked_article") not in run.stored_urls()
+    run.check_warcs()

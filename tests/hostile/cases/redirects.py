@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from tests.hostile.server import COLUMN, Request, Responder, article_html, case
+from tests.hostile.server import COLUMN, CONTROL_ID, Request, Responder, article_html, case
 
 ARTICLES = f"/{COLUMN}content/"
 LOOP_B = 4200050  # the second article of the A -> B -> A loop
@@ -113,3 +113,12 @@ def redirect_canonical_host(req: Request, out: Responder) -> None:
         out.html(200, article_html(4200010))
     else:
         out.redirect(f"https://www.dg.gov.cn{ARTICLES}post_4200010.html?moved=1")
+
+
+@case(
+    "redirect_to_linked_article",
+    4200011,
+    "301 to the control article, which the list links too: no failure, whichever comes first",
+)
+def redirect_to_linked_article(req: Request, out: Responder) -> None:
+    out.respond(301, b"", [("Location", f"post_{CONTROL_ID}.html")])
