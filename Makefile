@@ -9,10 +9,18 @@ $(BIN)/dgarchive: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: install crawl test test-fast bench lint image-test
-install: $(BIN)/dgarchive
+# pywb (replay, and the tests that replay) in an environment of its own: it pins an old redis
+# that scrapy-redis cannot share. `dgarchive replay` and the tests find it by
+# DGARCHIVE_PYWB_PYTHON (tests/conftest.py sets it when this directory exists).
+PYWB_VENV ?= .venv-pywb
+$(PYWB_VENV)/bin/wayback:
+	$(PYTHON) -m venv $(PYWB_VENV)
+	$(PYWB_VENV)/bin/python -m pip install -q 'pywb>=2.8' 'setuptools>=75,<81'
 
-crawl: install
+.PHONY: install crawl test test-fast bench lint image-test
+install: $(BIN)/dgarchive $(PYWB_VENV)/bin/wayback
+
+crawl: $(BIN)/dgarchive
 	$(BIN)/dgarchive crawl $(ARGS)
 
 test: install

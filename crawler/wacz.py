@@ -11,7 +11,8 @@ headers; here the database says which captures are articles):
 - `pages/pages.jsonl`: one line per article, from the database: its latest capture in the
   selection, `url` as captured (the WARC-Target-URI), `ts`, `title` and `text` of the version
   in force then; `pages/extraPages.jsonl`: the list pages captured in the selection;
-- `logs/`: the run reports found in the archive directory, else the run's database row;
+- `logs/`: each run's report and log as the WARC files hold them (`urn:dgarchive:run:…`),
+  else the run reports found in the archive directory, else the run's database row;
 - `datapackage.json` (sha256 and size of every file, title and description naming the towns,
   columns and date range) and `datapackage-digest.json`.
 """
@@ -31,12 +32,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler import __version__
+from crawler.waczlogs import run_logs
 from pipelines.pages.listing import PAGE_NAME, is_article_url
 from pipelines.warc.cdxj import finished_warcs, read_index, update_index
 
 WACZ_VERSION = "1.1.1"
 LINES_PER_BLOCK = 1024  # py-wacz's and ArchiveWeb.page's block size
-_REPORT_MAX_BYTES = 20 * 1024 * 1024
 
 
 class WaczError(Exception):
@@ -219,48 +220,6 @@ def article_pages(db_url: str, names: set[str]) -> tuple[list[dict], dict]:
     return pages, meta
 
 
-def _run_rows(db_url: str, run_ids: set[str]) -> dict[str, dict]:
-    from sqlalchemy.orm import Session
-
-    from pipelines.store import make_engine
-    from pipelines.store.models import CrawlRun
-
-    engine = make_engine(db_url, must_exist=True)
-    try:
-        with Session(engine) as s:
-            out = {}
-            for run_id in run_ids:
-                run = s.get(CrawlRun, run_id)
-                if run is not None:
-                    out[run_id] = {
-                        "run_id": run.id,
-                        "kind": run.kind,
-                        "started_at": _z(run.started_at),
-                        "finished_at": _z(run.finished_at) if run.finished_at else None,
-                        "status": run.status,
-                        "args": run.args,
-                        "counters": run.counters,
-                    }
-            return out
-    finally:
-        engine.dispose()
-
-
-def find_reports(archive: Path, run_ids: set[str]) -> dict[str, Path]:
-    """Run reports (`--report` JSON files) kept in the archive directory tree, by run id."""
-    found: dict[str, Path] = {}
-    for path in sorted(archive.rglob("*.json")):
-        if "indexes" in path.relative_to(archive).parts or path.stat().st_size > _REPORT_MAX_BYTES:
-            continue
-        try:
-            run_id = json.loads(path.read_bytes()).get("run_id")
-        except (OSError, ValueError, AttributeError):
-            continue
-        if run_id in run_ids:
-            found[run_id] = path
-    return found
-
-
 def _jsonl(header: dict, rows: list[dict]) -> bytes:
     lines = [json.dumps(header, ensure_ascii=False)]
     lines += [json.dumps(r, ensure_ascii=False) for r in rows]
@@ -342,17 +301,8 @@ def build_wacz(
             if extra_pages:
                 header = {"format": "json-pages-1.0", "id": "extra-pages", "title": "List pages"}
                 add(zf, "pages/extraPages.jsonl", _jsonl(header, extra_pages))
-            reports = find_reports(root, runs)
-            rows = _run_rows(db_url, runs - set(reports)) if runs - set(reports) else {}
-            for run_id in sorted(runs):
-                if run_id in reports:
-                    name = f"logs/report-{run_id}.json"
-                    add(zf, name, reports[run_id].read_bytes())
-                elif run_id in rows:
-                    name = f"logs/run-{run_id}.json"
-                    add(zf, name, json.dumps(rows[run_id], indent=1, ensure_ascii=False).encode())
-                else:
-                    continue
+            for name, data in run_logs(root, db_url, runs, lines):
+                add(zf, name, data)
                 summary.logs.append(name)
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             package = {

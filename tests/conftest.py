@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="rewrite tests/fixtures/pages/*/expected.json from the current extractor",
     )
 
+
+# pywb runs from its own virtual environment (its redis pin conflicts with scrapy-redis):
+# `make install` creates it; the tests and `dgarchive replay` find it through this variable.
+_PYWB_PYTHON = Path(__file__).resolve().parent.parent / ".venv-pywb" / "bin" / "python"
+if _PYWB_PYTHON.exists():
+    os.environ.setdefault("DGARCHIVE_PYWB_PYTHON", str(_PYWB_PYTHON))
 
 # Markers that mean "starts something heavy": a real crawl subprocess, a PostgreSQL cluster, a
 # container. Each of them also counts as `slow`, which `make test-fast` deselects.

@@ -35,7 +35,11 @@ class Run:
 
 def _env(env: dict | None = None) -> dict:
     # The caller's DGARCHIVE_* variables must not leak into a test's crawl.
-    base = {k: v for k, v in os.environ.items() if not k.startswith("DGARCHIVE_")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DGARCHIVE_") or k == "DGARCHIVE_PYWB_PYTHON"  # a tool, not a setting
+    }
     return {**base, "PYTHONPATH": str(REPO), **(env or {})}
 
 

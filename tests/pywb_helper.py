@@ -18,7 +18,9 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+# pywb lives in a virtual environment of its own (`make install` makes `.venv-pywb`; see
+# crawler.cli.archive.pywb_python): its redis pin cannot share one with scrapy-redis.
+BIN = Path(os.environ.get("DGARCHIVE_PYWB_PYTHON") or sys.executable).parent
 COLLECTION = "coll"
 
 

@@ -93,7 +93,12 @@ def test_wacz_validates_and_lists_every_article_once(crawl):
                    for n in names if n.startswith("archive/"))
         assert zf.read("indexes/index.idx").startswith(b'!meta 0 {"format": "cdxj-gzip-1.0"')
         logs = [n for n in names if n.startswith("logs/")]
-        assert logs == [f"logs/report-{crawl['run_id']}.json"]
+        # The run's own report and log, as the crawl wrote them into its WARC file.
+        run_id = crawl["run_id"]
+        assert sorted(logs) == [f"logs/run-{run_id}-log.jsonl", f"logs/run-{run_id}.json"]
+        report = json.loads(zf.read(f"logs/run-{run_id}.json"))
+        assert report["run_id"] == run_id
+        assert zf.read(f"logs/run-{run_id}-log.jsonl").strip()
 
     assert {n for n in names if n.startswith("archive/")} == {
         f"archive/{p.name}" for p in warc_files(crawl["archive"])}
@@ -135,7 +140,12 @@ def test_wacz_of_a_later_run_brings_the_originals_of_its_revisits(site, crawl):
     assert first_files < names  # the originals the revisits stand for
     assert len(pages) == len({p["url"] for p in pages}) == second["revisits"]
     assert all(p["ts"] >= second["started_at"][:19] for p in pages)
-    assert logs == [f"logs/run-{second['run_id']}.json"]  # report kept outside the archive
+    # Each included run's own report and log, from its WARC files: the second run's, and the
+    # first run's, whose files hold the originals the revisits stand for.
+    run_ids = {second["run_id"], crawl["run_id"]}
+    assert sorted(logs) == sorted(
+        name for r in run_ids for name in (f"logs/run-{r}.json", f"logs/run-{r}-log.jsonl")
+    )
     bad = dgarchive("wacz", "--archive", str(archive), "--db", db, "--run", "nope",
                     "--output", str(out))
     assert bad.returncode == 2 and "no WARC file of run nope" in bad.stderr

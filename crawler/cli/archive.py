@@ -119,11 +119,29 @@ def pywb_config(archive: Path, index: Path) -> str:
     )
 
 
-def replay_command(args: argparse.Namespace, settings: Any = None) -> int:
+def pywb_python() -> str:
+    """The interpreter that runs pywb: `$DGARCHIVE_PYWB_PYTHON` when set, else this one.
+
+    pywb pins an old redis (and fakeredis) that scrapy-redis, the distributed crawl's engine,
+    cannot share, so an installation with both keeps pywb in a virtual environment of its own
+    and names its python here (`make install` does: `.venv-pywb`)."""
     import importlib.util
 
+    python = os.environ.get("DGARCHIVE_PYWB_PYTHON")
+    if python:
+        if not os.access(python, os.X_OK):
+            raise UsageError(f"DGARCHIVE_PYWB_PYTHON={python} is not an executable python")
+        return python
     if importlib.util.find_spec("pywb") is None:
-        raise UsageError("replay needs pywb: pip install 'dgarchive[replay]'")
+        raise UsageError(
+            "replay needs pywb: pip install 'dgarchive[replay]', or set DGARCHIVE_PYWB_PYTHON "
+            "to the python of a virtual environment that has it"
+        )
+    return sys.executable
+
+
+def replay_command(args: argparse.Namespace, settings: Any = None) -> int:
+    python = pywb_python()
     from pipelines.warc.cdxj import DEFAULT_ZIPNUM_THRESHOLD, INDEX_DIR, update_index
 
     archive = archive_of(args)
@@ -140,6 +158,6 @@ def replay_command(args: argparse.Namespace, settings: Any = None) -> int:
     # A fresh interpreter: pywb patches the standard library for gevent when imported, which
     # must happen before anything else is loaded. exec keeps the pid, so signals reach pywb.
     code = "import sys; from pywb.apps.cli import wayback; sys.exit(wayback())"
-    argv = [sys.executable, "-c", code, "-b", args.bind, "-p", str(args.port), "-d", str(conf_dir)]
-    os.execv(sys.executable, argv)
+    argv = [python, "-c", code, "-b", args.bind, "-p", str(args.port), "-d", str(conf_dir)]
+    os.execv(python, argv)
     return 70  # not reached

@@ -209,7 +209,8 @@ def _index_archive(archive: Path, zipnum_threshold: int = 0) -> None:
         return
     for name, reason in result.failed.items():
         log.warning("replay index: %s left out, it could not be read: %s", name, reason)
-    log.info("replay index: %d WARC file(s) added, %d lines", len(result.files_read), result.lines_total)
+    # DEBUG: the run summary stays the last line an operator reads.
+    log.debug("replay index: %d WARC file(s) added, %d lines", len(result.files_read), result.lines_total)
 
 
 def _run_spider(
