@@ -15,7 +15,7 @@ network file systems it is only as good as their lock emulation (NFSv4: yes; SMB
 Workers of one distributed run (`crawl --frontier`) share the locks: each takes the flock
 shared (`shared=True`) and is refused unless the record names its own run; a single crawl
 takes it exclusive and so is refused while any worker holds it, and the other way round.
-On PostgreSQL the same holds with the shared form of the advisory lock.
+On PostgreSQL (`crawler.dblock`) the same holds with the shared form of the advisory lock.
 """
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ def _parse_holder(text: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _utcnow() -> str:
+def utcnow_stamp() -> str:
+    """Now in UTC as `2026-11-22T00:15:00Z`: the `started_at` of a lock holder."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -144,7 +145,7 @@ class RunLock:
             self.holder = {
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
-                "started_at": _utcnow(),
+                "started_at": utcnow_stamp(),
                 "run_id": self.run_id,
                 "argv": self.argv,
             }
@@ -302,7 +303,8 @@ def lock_paths(archive_dir: str | os.PathLike[str], db_url: str | None) -> list[
     Two crawls with different archives but the same SQLite file would interleave their
     article versions, so the database file gets its own lock,
     `<dir>/.<name>.dgarchive.lock`, unless that is the archive lock itself. A server
-    database (PostgreSQL) has no file to lock here; `DatabaseLock` locks it in the server.
+    database (PostgreSQL) has no file to lock here; `crawler.dblock.DatabaseLock` locks it
+    in the server.
     """
     paths = [lock_path_for(archive_dir)]
     db_file = sqlite_file(db_url)
@@ -311,120 +313,3 @@ def lock_paths(archive_dir: str | os.PathLike[str], db_url: str | None) -> list[
         if db_lock not in paths:
             paths.append(db_lock)
     return paths
-
-
-# PostgreSQL: the database is shared by crawls that may use different archives (and run on
-# different hosts), so the lock lives in the server: a session-level advisory lock, which
-# the server drops by itself when the holding connection ends, dead process included.
-ADVISORY_LOCK_KEY = 0x6467617263686976  # "dgarchiv"
-
-
-class DatabaseLock:
-    """One crawl at a time per PostgreSQL database; a context manager.
-
-    Holds `pg_try_advisory_lock(ADVISORY_LOCK_KEY)` on a connection of its own for the run;
-    the connection's `application_name` names the holder, so a refused crawl can say who.
-    A database that is not PostgreSQL needs no lock here (SQLite files have `RunLock`).
-    """
-
-    def __init__(self, db_url: str, *, run_id: str | None = None, shared: bool = False) -> None:
-        self.db_url = db_url
-        self.run_id = run_id
-        self.shared = shared
-        self._engine = None
-        self._conn = None
-
-    @staticmethod
-    def applies_to(db_url: str | None) -> bool:
-        return bool(db_url) and db_url.split(":", 1)[0].split("+", 1)[0] in (
-            "postgresql",
-            "postgres",
-        )
-
-    def acquire(self) -> DatabaseLock:
-        from sqlalchemy import text
-
-        from pipelines.store import make_engine, shown_url, translate_error
-
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": _utcnow()}
-        name = f"dgarchive {holder['pid']}@{holder['host']} {(self.run_id or '')[:8]}"
-        self._engine = make_engine(self.db_url)
-        try:
-            self._conn = self._engine.connect()
-            self._conn.execute(
-                text("SELECT set_config('application_name', :n, false)"), {"n": name[:63]}
-            )
-            function = "pg_try_advisory_lock_shared" if self.shared else "pg_try_advisory_lock"
-            got = self._conn.execute(
-                text(f"SELECT {function}(:k)"), {"k": ADVISORY_LOCK_KEY}
-            ).scalar()
-            self._conn.commit()
-            other_run = ""
-            keys = {"lo": ADVISORY_LOCK_KEY & 0xFFFFFFFF, "hi": ADVISORY_LOCK_KEY >> 32}
-            if self.shared:
-                keys["mine"] = f"dgarchive % {(self.run_id or '')[:8]}"
-            if got and self.shared:
-                # Shared holders must all be workers of this run (named in application_name).
-                other_run = "AND a.application_name NOT LIKE :mine "
-                got = self._conn.execute(
-                    text(
-                        "SELECT count(*) = 0 FROM pg_locks l JOIN pg_stat_activity a "
-                        "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-                        "AND l.database = (SELECT oid FROM pg_database "
-                        "WHERE datname = current_database()) "
-                        "AND l.objid = :lo AND l.classid = :hi " + other_run
-                    ),
-                    keys,
-                ).scalar()
-            if not got:
-                other = self._conn.execute(
-                    text(
-                        "SELECT a.application_name, a.client_addr, a.backend_start "
-                        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                        "WHERE l.locktype = 'advisory' AND l.granted "
-                        "AND l.database = (SELECT oid FROM pg_database "
-                        "WHERE datname = current_database()) "
-                        "AND l.objid = :lo AND l.classid = :hi " + other_run
-                    ),
-                    keys,
-                ).first()
-                self.release()
-                raise LockHeldError(shown_url(self.db_url), _pg_holder(other))
-        except LockHeldError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any driver failure is a database error (exit 5)
-            self.release()
-            raise translate_error(exc, self.db_url) from None
-        return self
-
-    def release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()  # ends the session, and with it the advisory lock
-            except Exception:
-                logger.debug("closing the database lock connection failed", exc_info=True)
-        engine, self._engine = self._engine, None
-        if engine is not None:
-            engine.dispose()
-
-    def __enter__(self) -> DatabaseLock:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-def _pg_holder(row: Any) -> dict[str, Any] | None:
-    """`dgarchive <pid>@<host> <run>` from the holder's application_name."""
-    if row is None:
-        return None
-    name, _addr, started = row
-    parts = (name or "").split()
-    holder: dict[str, Any] = {"started_at": started.isoformat() if started else None}
-    if len(parts) >= 2 and parts[0] == "dgarchive" and "@" in parts[1]:
-        pid, _, host = parts[1].partition("@")
-        holder.update(pid=pid, host=host, run_id=parts[2] if len(parts) > 2 else None)
-    else:
-        holder.update(pid="?", host=name or "?")
-    return holder

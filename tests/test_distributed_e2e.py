@@ -206,7 +206,8 @@ def test_redis_lost_mid_crawl_stops_workers_with_exit_5_and_closed_warcs(pg_data
 
 
 def test_workers_share_the_postgresql_lock_and_a_single_crawl_is_refused(pg_database_url):
-    from crawler.runlock import DatabaseLock, LockHeldError
+    from crawler.dblock import DatabaseLock
+    from crawler.runlock import LockHeldError
 
     with DatabaseLock(pg_database_url, run_id="aaaa1111-run", shared=True):
         with DatabaseLock(pg_database_url, run_id="aaaa1111-run", shared=True):

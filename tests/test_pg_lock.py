@@ -7,7 +7,8 @@ import socket
 
 import pytest
 
-from crawler.runlock import DatabaseLock, LockHeldError
+from crawler.dblock import DatabaseLock
+from crawler.runlock import LockHeldError
 from tests.e2e import crawl_mirror
 
 pytestmark = pytest.mark.postgres

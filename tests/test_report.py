@@ -27,12 +27,10 @@ from crawler.exitcodes import ExitCode, cause_of, exit_code_for
 from crawler.report import (
     FailureRecorder,
     RunReport,
-    build_report,
     record_failure,
     report_exit_code,
-    summary_line,
-    write_json_atomic,
 )
+from crawler.runsummary import build_report, summary_line, write_json_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 22, 0, 15, 0, tzinfo=UTC)

@@ -178,7 +178,8 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
         else:
             check_database(db_url)
 
-    from crawler.runlock import DatabaseLock, LockHeldError, RunLock, lock_paths
+    from crawler.dblock import DatabaseLock
+    from crawler.runlock import LockHeldError, RunLock, lock_paths
 
     shared = frontier is not None  # workers of one run share the locks (docs/operations.md)
     with ExitStack() as stack:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
@@ -18,7 +17,8 @@ from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
 from crawler.middlewares import RedirectRefused, first_url, report_dropped_redirects
 from crawler.report import OPTIONAL_META_KEY
-from pipelines.dates import parse_iso, utc_now
+from crawler.spiders.requisites import RequisiteMixin, header_text
+from crawler.spiders.revisits import RevisitMixin, load_known
 from pipelines.failures import record_failure
 from pipelines.pages import (
     NotAnArticle,
@@ -29,7 +29,7 @@ from pipelines.pages import (
 )
 from pipelines.pages.encoding import http_charset
 from pipelines.pages.listing import page_number
-from pipelines.pages.requisites import css_requisites, favicon_url, page_requisites
+from pipelines.pages.requisites import page_requisites
 from pipelines.warc.inventory import held_uris
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from pipelines.records import ArticleRecord
 
 log = logging.getLogger(__name__)
-_NEVER = datetime.min.replace(tzinfo=UTC)  # the fetch time of a capture with none readable
 
 
 def _split(value: str | list[str] | None) -> list[str]:
@@ -51,7 +50,7 @@ def _split(value: str | list[str] | None) -> list[str]:
     return [v.strip() for v in value if v and v.strip()]
 
 
-class TownNewsSpider(scrapy.Spider):
+class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
     """Crawls the configured news columns: list pages, page bar, articles, page requisites.
 
     Arguments (`-a` with `scrapy crawl`, flags with `dgarchive crawl`): `town` and `column`
@@ -62,11 +61,8 @@ class TownNewsSpider(scrapy.Spider):
     CRAWL_REVISIT_OLDER_THAN, CRAWL_MAX_LINKS_PER_PAGE, DB_ENABLED, DB_URL, CONTACT_URL,
     WARC_ENABLED, WARC_DIR.
 
-    Page requisites (stylesheets and what they import, scripts, icons, images, srcsets, the
-    site's favicon.ico) of every archived list page and article are fetched once per crawl,
-    on the site root only; robots.txt rules them like any request. The incremental crawl
-    skips those the archive already holds (`pipelines.warc.inventory`); `full` fetches
-    them again.
+    Page requisites: `crawler.spiders.requisites`; revisits of stored articles and the
+    incremental crawl's known articles: `crawler.spiders.revisits`.
     """
 
     name = "town_news"
@@ -123,7 +119,7 @@ class TownNewsSpider(scrapy.Spider):
         spider.max_links = s.getint("CRAWL_MAX_LINKS_PER_PAGE", 1000)
         report_dropped_redirects(crawler)
         if spider._known is None and spider.incremental and s.getbool("DB_ENABLED", True):
-            spider._known = _load_known(s.get("DB_URL"))
+            spider._known = load_known(s.get("DB_URL"))
         spider.known = spider._known or {}
         spider.held = set()  # fetch URLs of responses the archive holds from earlier runs
         if spider.requisites and spider.incremental and spider.archive_required:
@@ -183,14 +179,6 @@ class TownNewsSpider(scrapy.Spider):
     def _in_column(self, url: str, column: Column) -> bool:
         fetch = self.sitemap.to_fetch(url)
         return fetch.startswith(self.sitemap.root + column.path)
-
-    def _known_in(self, column: Column) -> bool:
-        """Whether the database holds any article of this column (computed once)."""
-        cache = self.__dict__.setdefault("_known_columns", {})
-        if column.path not in cache:
-            prefix = "https://www.dg.gov.cn/" + column.path
-            cache[column.path] = any(u.startswith(prefix) for u in self.known)
-        return cache[column.path]
 
     def parse_listing(self, response: Response, column: Column) -> Iterator[scrapy.Request]:
         if "dataloss" in response.flags:
@@ -287,68 +275,6 @@ class TownNewsSpider(scrapy.Spider):
             return None
         return self._request(fetch, self.parse_article, column)
 
-    def _requisites(self, urls: list[str], column_path: str | None) -> Iterator[scrapy.Request]:
-        """Requests for the requisites not yet asked for in this crawl nor held from earlier
-        ones; the site's favicon.ico with the first page. Off-site URLs are never fetched."""
-        asked = self.__dict__.setdefault("_requisites_asked", set())
-        favicon = favicon_url(self.sitemap.root)
-        if not asked:
-            urls = [*urls, favicon]
-        stats = self.crawler.stats
-        for url in urls:
-            if not self.sitemap.in_site(url):
-                continue
-            fetch = self.sitemap.to_fetch(url)
-            if fetch in asked:
-                continue
-            asked.add(fetch)
-            if fetch in self.held:
-                stats.inc_value("crawl/requisites_held")
-                continue
-            stats.inc_value("crawl/requisites")
-            meta: dict[str, Any] = {"dgarchive_column": column_path}
-            if url == favicon:
-                # Asked for whether or not a page links it (as browsers do): a site without
-                # one answers 404, archived for replay, and that is no failure of the crawl.
-                meta[OPTIONAL_META_KEY] = True
-            yield scrapy.Request(
-                fetch, callback=self.parse_requisite, errback=self.on_error, meta=meta
-            )
-
-    def _revisits(self) -> Iterator[scrapy.Request]:
-        """Conditional re-fetches of stored articles older than CRAWL_REVISIT_OLDER_THAN."""
-        if self.revisit_days < 0 or not self.known:
-            return
-        cutoff = utc_now() - timedelta(days=self.revisit_days)
-        by_path = {c.path: c for c in self.selected}
-        for url, last in self.known.items():
-            column = next(
-                (c for p, c in by_path.items() if url.startswith("https://www.dg.gov.cn/" + p)),
-                None,
-            )
-            fetched = parse_iso(last.get("fetched_at")) or _NEVER  # unreadable: revisit it
-            if column is None or fetched > cutoff:
-                continue
-            headers = {}
-            if last.get("etag"):
-                headers["If-None-Match"] = last["etag"]
-            if last.get("last_modified"):
-                headers["If-Modified-Since"] = last["last_modified"]
-            request = self._request(
-                self.sitemap.to_fetch(url),
-                self.parse_article,
-                column,
-                dgarchive_revisit={
-                    "refers_to_uri": last.get("target_uri") or last.get("fetch_url") or url,
-                    "refers_to_date": last.get("fetched_at"),
-                    "refers_to_record_id": last.get("warc_record_id"),
-                    "payload_digest": last.get("payload_digest"),
-                },
-                handle_httpstatus_list=[304],
-            )
-            request.headers.update(headers)
-            yield request.replace(dont_filter=True)
-
     # -- parsing -----------------------------------------------------------------------
 
     def parse_article(
@@ -379,8 +305,8 @@ class TownNewsSpider(scrapy.Spider):
             self._fail(response.url, "not archived: the WARC capture failed")
             return
         if capture:
-            capture["etag"] = _header(response, b"ETag")
-            capture["last_modified"] = _header(response, b"Last-Modified")
+            capture["etag"] = header_text(response, b"ETag")
+            capture["last_modified"] = header_text(response, b"Last-Modified")
         if response.meta.get("warc_revisit"):
             self.crawler.stats.inc_value("crawl/revisits_unchanged")
             yield {"revisit": True, "url": canonical, "capture": capture, "town": column.town}
@@ -389,7 +315,7 @@ class TownNewsSpider(scrapy.Spider):
             return
         # The header's charset label as sent: the page object maps it (and reports an
         # unknown one) exactly as `extract` and `reindex` do on the same bytes.
-        encoding = http_charset(_header(response, b"Content-Type"))
+        encoding = http_charset(header_text(response, b"Content-Type"))
         town = town_by_slug(self._towns, column.town)
         try:
             record = article_record(
@@ -416,18 +342,6 @@ class TownNewsSpider(scrapy.Spider):
             urls = self._capped(response.url, "page requisites", list(dict.fromkeys(urls)))
             yield from self._requisites(urls, column.path)
         yield record
-
-    def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
-        """A stylesheet's images, fonts and imported stylesheets; anything else is only
-        archived (by the capture)."""
-        ctype = (_header(response, b"Content-Type") or "").split(";")[0].strip().lower()
-        css = ctype == "text/css" or (not ctype and urlsplit(response.url).path.endswith(".css"))
-        if not (self.requisites and css and response.status == 200):
-            return
-        charset = http_charset(_header(response, b"Content-Type"))
-        urls = css_requisites(response.body, response.url, encoding=charset)
-        urls = self._capped(response.url, "stylesheet requisites", urls)
-        yield from self._requisites(urls, response.meta.get("dgarchive_column"))
 
     # -- failures ----------------------------------------------------------------------
 
@@ -471,23 +385,3 @@ def user_agent(contact: str | None) -> str:
     """`dgarchive/<version> (+archival crawler; contact: <url>)`."""
     base = f"dgarchive/{__version__} (+archival crawler"
     return f"{base}; contact: {contact})" if contact else f"{base})"
-
-
-def _header(response: Response, name: bytes) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
-
-
-def _load_known(db_url: str | None) -> dict[str, dict]:
-    """Stored articles and their last capture, for the incremental crawl."""
-    if not db_url:
-        return {}
-    from pipelines.store import RecordStore, make_engine, schema_state
-
-    engine = make_engine(db_url)
-    try:
-        if schema_state(engine) == "empty":
-            return {}
-        return RecordStore(engine).known_articles()
-    finally:
-        engine.dispose()

@@ -1,0 +1,78 @@
+"""Revisits of stored articles and the known articles an incremental crawl skips."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import scrapy
+
+from crawler.config import Column
+from pipelines.dates import parse_iso, utc_now
+
+_NEVER = datetime.min.replace(tzinfo=UTC)  # the fetch time of a capture with none readable
+
+
+class RevisitMixin:
+    """TownNewsSpider's use of the stored articles (`known`, {canonical URL: last capture}).
+
+    The spider provides `known`, `selected`, `revisit_days`, `sitemap`, `_request` and
+    `parse_article`.
+    """
+
+    def _known_in(self, column: Column) -> bool:
+        """Whether the database holds any article of this column (computed once)."""
+        cache = self.__dict__.setdefault("_known_columns", {})
+        if column.path not in cache:
+            prefix = "https://www.dg.gov.cn/" + column.path
+            cache[column.path] = any(u.startswith(prefix) for u in self.known)
+        return cache[column.path]
+
+    def _revisits(self) -> Iterator[scrapy.Request]:
+        """Conditional re-fetches of stored articles older than CRAWL_REVISIT_OLDER_THAN."""
+        if self.revisit_days < 0 or not self.known:
+            return
+        cutoff = utc_now() - timedelta(days=self.revisit_days)
+        by_path = {c.path: c for c in self.selected}
+        for url, last in self.known.items():
+            column = next(
+                (c for p, c in by_path.items() if url.startswith("https://www.dg.gov.cn/" + p)),
+                None,
+            )
+            fetched = parse_iso(last.get("fetched_at")) or _NEVER  # unreadable: revisit it
+            if column is None or fetched > cutoff:
+                continue
+            headers = {}
+            if last.get("etag"):
+                headers["If-None-Match"] = last["etag"]
+            if last.get("last_modified"):
+                headers["If-Modified-Since"] = last["last_modified"]
+            request = self._request(
+                self.sitemap.to_fetch(url),
+                self.parse_article,
+                column,
+                dgarchive_revisit={
+                    "refers_to_uri": last.get("target_uri") or last.get("fetch_url") or url,
+                    "refers_to_date": last.get("fetched_at"),
+                    "refers_to_record_id": last.get("warc_record_id"),
+                    "payload_digest": last.get("payload_digest"),
+                },
+                handle_httpstatus_list=[304],
+            )
+            request.headers.update(headers)
+            yield request.replace(dont_filter=True)
+
+
+def load_known(db_url: str | None) -> dict[str, dict]:
+    """Stored articles and their last capture, for the incremental crawl."""
+    if not db_url:
+        return {}
+    from pipelines.store import RecordStore, make_engine, schema_state
+
+    engine = make_engine(db_url)
+    try:
+        if schema_state(engine) == "empty":
+            return {}
+        return RecordStore(engine).known_articles()
+    finally:
+        engine.dispose()
