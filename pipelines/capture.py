@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import socket
 import uuid
 from collections.abc import Callable, Mapping
@@ -20,12 +19,22 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
+# The request.meta keys are `pipelines.capturemeta`; the download handler imports
+# REASON_META_KEY and WIRE_META_KEY from this module, so they stay importable from here.
+from pipelines.capturemeta import INCOMPLETE_META_KEY as INCOMPLETE_META_KEY
+from pipelines.capturemeta import LOCATION_META_KEY as LOCATION_META_KEY
+from pipelines.capturemeta import REASON_META_KEY as REASON_META_KEY
+from pipelines.capturemeta import REVISIT_META_KEY as REVISIT_META_KEY
+from pipelines.capturemeta import REVISIT_PROFILE_META_KEY as REVISIT_PROFILE_META_KEY
+from pipelines.capturemeta import WIRE_META_KEY as WIRE_META_KEY
+from pipelines.capturemeta import revisit_of
 from pipelines.dates import utc_now
-from pipelines.warc.builders import RevisitOf, new_record_id, sha1_digest
+from pipelines.warc.builders import new_record_id, sha1_digest
 from pipelines.warc.completeness import check_body
 from pipelines.warc.heads import HttpHead, default_reason
 from pipelines.warc.repair import repair_open_files
-from pipelines.warc.writer import SOFTWARE, RollingWarcWriter, WarcWriteError, package_version
+from pipelines.warc.runinfo import crawl_fields, run_fields, software_versions
+from pipelines.warc.writer import SOFTWARE, RollingWarcWriter, WarcWriteError
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -35,17 +44,6 @@ if TYPE_CHECKING:
     from warcio.recordloader import ArcWarcRecord
 
 logger = logging.getLogger(__name__)
-
-# in, from the download handler (crawler/downloader.py): the reason phrase as received (str),
-# and the heads as they crossed the wire (dict: url, status, protocol, reason, headers,
-# request_head). Defined here, the side that reads them, so the handler imports this module.
-REASON_META_KEY = "http_reason"
-WIRE_META_KEY = "http_wire"
-REVISIT_META_KEY = "dgarchive_revisit"  # in: the stored capture of the previous fetch
-LOCATION_META_KEY = "warc"  # out: the capture location (docs/architecture.md)
-REVISIT_PROFILE_META_KEY = "warc_revisit"  # out: the revisit profile, when one was written
-# out: why the archived body is not whole (str), absent when it is (pipelines/warc/completeness.py)
-INCOMPLETE_META_KEY = "dgarchive_incomplete"
 
 # A closing record: (WARC-Target-URI, Content-Type, payload), e.g. the run report.
 ClosingRecord = tuple[str, str, bytes]
@@ -64,7 +62,7 @@ class WarcCapture:
     Settings:
       WARC_ENABLED (True), WARC_DIR ("archive"), WARC_PREFIX ("DGARCHIVE"),
       WARC_MAX_SIZE (1_000_000_000 bytes), WARC_CRAWL_ID (a new uuid; warcinfo isPartOf),
-      and for warcinfo (`crawl_fields`): ROBOTSTXT_OBEY, USER_AGENT, CONTACT_URL (operator
+      and for warcinfo (`pipelines.warc.runinfo.crawl_fields`): ROBOTSTXT_OBEY, USER_AGENT, CONTACT_URL (operator
       and `http-header-from`, unless WARC_OPERATOR names the operator), CRAWL_SITE_ROOT, the
       politeness settings; the spider adds its own (`warcinfo_fields()`: towns, columns,
       discovery, full or incremental) when it opens.
@@ -121,13 +119,13 @@ class WarcCapture:
             directory,
             prefix=prefix,
             max_size=max_size,
-            warcinfo_fields={
-                "isPartOf": self.crawl_id,
-                "robots": "obey" if robots_obey else "ignore",
-                "http-header-user-agent": user_agent,
-                "dgarchive-site-root": site_root,
-                **(warcinfo_fields or {}),
-            },
+            warcinfo_fields=run_fields(
+                self.crawl_id,
+                robots_obey=robots_obey,
+                user_agent=user_agent,
+                site_root=site_root,
+                extra=warcinfo_fields,
+            ),
             clock=clock,
             id_factory=id_factory,
             hostname=hostname or socket.gethostname(),
@@ -270,7 +268,7 @@ class WarcCapture:
 
         req_record = self._request_record(request, response, wire, date, ip)
 
-        revisit = self._revisit_of(request)
+        revisit = revisit_of(request.meta)
         if revisit is not None and response.status == 304:
             rv, meta = self.builder.not_modified_records(
                 response.url,
@@ -349,21 +347,6 @@ class WarcCapture:
             return now - timedelta(seconds=latency)
         return now
 
-    @staticmethod
-    def _revisit_of(request: Request) -> RevisitOf | None:
-        info = request.meta.get(REVISIT_META_KEY)
-        if not isinstance(info, dict):
-            return None
-        uri, date = info.get("refers_to_uri"), info.get("refers_to_date")
-        if not uri or not date:
-            return None  # a revisit that names no capture cannot be resolved by replay tools
-        return RevisitOf(
-            target_uri=uri,
-            date=date,
-            record_id=info.get("refers_to_record_id") or None,
-            payload_digest=info.get("payload_digest") or None,
-        )
-
     # -- failures and stats -------------------------------------------------------------
 
     def _fail(self, response: Response, exc: Exception) -> None:
@@ -388,41 +371,6 @@ class WarcCapture:
         self.stats.set_value("warc/bytes_written", w.bytes_written)
         self.stats.set_value("warc/revisits", self.revisits)
         self.stats.set_value("warc/files", [_name(p) for p in w.files])
-
-
-def software_versions() -> str:
-    """`software` of warcinfo: dgarchive and warcio, then Scrapy, Twisted and Python."""
-    extra = f"Scrapy/{package_version('scrapy')} Twisted/{package_version('twisted')}"
-    return f"{SOFTWARE} {extra} {platform.python_implementation()}/{platform.python_version()}"
-
-
-def crawl_fields(settings: Any) -> dict[str, object]:
-    """warcinfo fields from the crawl settings that change what gets captured, and who ran it.
-
-    `operator` and `http-header-from` (WARC 1.1 names) come from WARC_OPERATOR and
-    CONTACT_URL; `dgarchive-*` fields record politeness and scope settings as in force."""
-    s = settings
-    contact = s.get("CONTACT_URL") or ""
-    throttle = "off"
-    if s.getbool("AUTOTHROTTLE_ENABLED"):
-        throttle = (
-            f"on (start delay {s.getfloat('AUTOTHROTTLE_START_DELAY')} s, max delay "
-            f"{s.getfloat('AUTOTHROTTLE_MAX_DELAY')} s, target concurrency "
-            f"{s.getfloat('AUTOTHROTTLE_TARGET_CONCURRENCY')})"
-        )
-    return {
-        "operator": s.get("WARC_OPERATOR") or contact,
-        "http-header-from": contact,
-        "dgarchive-download-delay": f"{s.getfloat('DOWNLOAD_DELAY')} s",
-        "dgarchive-autothrottle": throttle,
-        "dgarchive-concurrency": (
-            f"{s.getint('CONCURRENT_REQUESTS')} requests, "
-            f"{s.getint('CONCURRENT_REQUESTS_PER_DOMAIN')} per domain"
-        ),
-        "dgarchive-download-maxsize": s.getint("DOWNLOAD_MAXSIZE"),
-        "dgarchive-page-requisites": "on" if s.getbool("CRAWL_PAGE_REQUISITES", True) else "off",
-        "dgarchive-discovery": s.get("CRAWL_DISCOVERY") or "pages",
-    }
 
 
 def _close_spider(crawler: Crawler, reason: str) -> None:

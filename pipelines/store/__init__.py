@@ -1,9 +1,9 @@
 """The relational store, usable without Scrapy: models, engines, schema checks, writing, reading
 and search. Never imports `crawler/` or `migrations/` (the migrations are found by path).
 
-Modules, lowest first: `errors`, `urls`, `failures`, `engine`, `models`, `schema`,
-`transforms`, `labels`, `batch`, `reader`, `writer`, `search`. The names below are the
-public API; import them from here.
+Modules, lowest first: `errors`, `urls`, `failures`, `engine`, `declarative`,
+`interview_tables`, `models`, `schema`, `transforms`, `conflicts`, `labels`, `batch`, `reader`,
+`runs`, `status`, `writer`, `search`. The names below are the public API; import them from here.
 """
 
 from __future__ import annotations

@@ -2,97 +2,52 @@
 
 Nothing here creates tables: `migrations/versions/` does, and `alembic check` (run by the
 tests) proves that these models and the migrations agree. Views and the full-text index are
-created by the migrations alone (see `VIEWS` / `FTS_TABLE`) and are not modelled here.
+created by the migrations alone (see `VIEWS` / `FTS_TABLE`) and are not modelled here; the
+declarative base, column types and enumerations are `pipelines.store.declarative`, the
+interview tables `pipelines.store.interview_tables` (re-exported here).
 
-Timestamps are stored in UTC and come back as timezone-aware datetimes on both engines
-(`UTCDateTime`). Every table and column carries its description (`comment=`): PostgreSQL
-stores them (`COMMENT ON`), and docs/schema.md's column reference is generated from them
+Every table and column carries its description (`comment=`): PostgreSQL stores them
+(`COMMENT ON`), and docs/schema.md's column reference is generated from them
 (`pipelines.store.reference`), so the documentation and the database never disagree.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-# Stable constraint names, so migrations can address them on every engine (SQLite batch mode
-# needs names to recreate a table) and autogenerate never sees spurious differences.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_N_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# Objects the migrations create outside the models; `alembic check` must not report them.
-VIEWS = ("guest_turns", "interview_overview")
-FTS_TABLE = "articles_fts"  # SQLite FTS5 (trigram) index over articles; absent on PostgreSQL
-
-# The enumerations, each enforced by a CHECK constraint.
-ROLES = ("host", "guest")  # interview_turns.role
-SCRIPTS = ("hans", "hant")  # articles.script, article_versions.script
-WARC_TYPES = ("response", "revisit")  # captures.warc_type
-ARTICLE_STATUSES = ("live", "gone", "moved")  # articles.status
-
-# Absent JSON is SQL NULL (not the JSON value `null`), so `WHERE extra IS NULL` means what it
-# says; PostgreSQL keeps `jsonb`, which compares, indexes and takes DISTINCT.
-JSONValue = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
-
-
-def one_of(column: str, values: tuple[str, ...]) -> str:
-    """The SQL of a CHECK that `column` is NULL or one of `values`."""
-    listed = ", ".join(f"'{v}'" for v in values)
-    return f"{column} IN ({listed})"
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware timestamp stored as UTC.
-
-    PostgreSQL keeps `timestamptz`; SQLite has no timezone type, so values are converted to
-    UTC and stored naive, and marked UTC again when read. Naive input is refused: every time
-    the crawl handles (WARC-Date, the page's China-time publish date) carries its offset.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: the store keeps aware timestamps only")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime()}
+# migrations/env.py imports Base, FTS_TABLE, VIEWS and UTCDateTime from here, and the interview
+# tables register with Base when this module is imported: every table is importable from here.
+from pipelines.store.declarative import (
+    ARTICLE_STATUSES,
+    SCRIPTS,
+    WARC_TYPES,
+    JSONValue,
+    one_of,
+)
+from pipelines.store.declarative import FTS_TABLE as FTS_TABLE
+from pipelines.store.declarative import NAMING_CONVENTION as NAMING_CONVENTION
+from pipelines.store.declarative import ROLES as ROLES
+from pipelines.store.declarative import VIEWS as VIEWS
+from pipelines.store.declarative import Base as Base
+from pipelines.store.declarative import UTCDateTime as UTCDateTime
+from pipelines.store.interview_tables import Interview as Interview
+from pipelines.store.interview_tables import InterviewGuest as InterviewGuest
+from pipelines.store.interview_tables import InterviewSection as InterviewSection
+from pipelines.store.interview_tables import InterviewTurn as InterviewTurn
+from pipelines.store.interview_tables import Person as Person
 
 
 class Town(Base):
@@ -360,94 +315,3 @@ class Anomaly(Base):
     position: Mapped[int] = mapped_column(Integer, comment="0-based, in record order.")
     kind: Mapped[str] = mapped_column(String(64), comment="What: hidden_offsite_link, ...")
     detail: Mapped[str | None] = mapped_column(Text, comment="The evidence.")
-
-
-class Person(Base):
-    __tablename__ = "people"
-    __table_args__ = {"comment": "An interview guest, unique by name as printed."}
-
-    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
-    name: Mapped[str] = mapped_column(
-        String(128), unique=True, comment="The name as printed (homonyms share a row)."
-    )
-    name_simplified: Mapped[str] = mapped_column(
-        String(128), index=True, comment="The name in simplified script (OpenCC t2s)."
-    )
-
-
-class Interview(Base):
-    __tablename__ = "interviews"
-    __table_args__ = {"comment": "The interview structure of one article version."}
-
-    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("article_versions.id"), unique=True, comment="The version (1:1)."
-    )
-    summary: Mapped[str | None] = mapped_column(Text, comment="The interview's summary.")
-
-    version: Mapped[ArticleVersion] = relationship(back_populates="interview")
-    guests: Mapped[list[InterviewGuest]] = relationship(order_by="InterviewGuest.position")
-    sections: Mapped[list[InterviewSection]] = relationship(order_by="InterviewSection.position")
-    turns: Mapped[list[InterviewTurn]] = relationship(order_by="InterviewTurn.position")
-
-
-class InterviewGuest(Base):
-    __tablename__ = "interview_guests"
-    __table_args__ = (
-        UniqueConstraint("interview_id", "position"),
-        {"comment": "A guest of an interview, in guest-line order."},
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
-    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), comment="The interview.")
-    position: Mapped[int] = mapped_column(Integer, comment="0-based, in guest-line order.")
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("people.id"), index=True, comment="The guest."
-    )
-    title: Mapped[str | None] = mapped_column(
-        Text, comment="The title the guest held then: 寮厦社区党委书记."
-    )
-
-    person: Mapped[Person] = relationship()
-
-
-class InterviewSection(Base):
-    __tablename__ = "interview_sections"
-    __table_args__ = (
-        UniqueConstraint("interview_id", "position"),
-        {"comment": "A 关键词N section of an interview."},
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
-    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), comment="The interview.")
-    position: Mapped[int] = mapped_column(Integer, comment="The record's section index.")
-    label: Mapped[str | None] = mapped_column(Text, comment="The label: 关键词1.")
-    topic: Mapped[str | None] = mapped_column(Text, comment="The topic: 谈感想.")
-    headline: Mapped[str | None] = mapped_column(Text, comment="The headline under it.")
-
-
-class InterviewTurn(Base):
-    __tablename__ = "interview_turns"
-    __table_args__ = (
-        UniqueConstraint("interview_id", "position"),
-        CheckConstraint(one_of("role", ROLES), name="role_known"),
-        {"comment": "One speaker's turn in an interview's transcript."},
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
-    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), comment="The interview.")
-    position: Mapped[int] = mapped_column(Integer, comment="0-based, in transcript order.")
-    speaker: Mapped[str] = mapped_column(String(128), comment="The speaker as printed.")
-    role: Mapped[str] = mapped_column(String(16), comment="host or guest.")
-    person_id: Mapped[int | None] = mapped_column(
-        ForeignKey("people.id"),
-        index=True,
-        comment="The guest speaking, when the speaker is one of the interview's guests.",
-    )
-    section_id: Mapped[int | None] = mapped_column(
-        ForeignKey("interview_sections.id"), index=True, comment="The section it falls under."
-    )
-    text: Mapped[str] = mapped_column(Text, comment="What was said.")
-
-    section: Mapped[InterviewSection | None] = relationship()
-    person: Mapped[Person | None] = relationship()

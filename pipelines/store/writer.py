@@ -1,5 +1,6 @@
 """Writing the store: `RecordStore`, the one writer of records (with their capture), used by
-the crawl's pipeline and by `reindex` alike, plus crawl runs; reads delegate to `reader.py`."""
+the crawl's pipeline and by `reindex` alike. Crawl runs (`runs.py`) and what revisits find
+(`status.py`) are mixins of it; reads delegate to `reader.py`."""
 
 from __future__ import annotations
 
@@ -12,19 +13,18 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from pipelines.records import ArticleRecord, CrawlCapture
+from pipelines.records import ArticleRecord
 from pipelines.store import reader
 from pipelines.store.batch import Batch
+from pipelines.store.conflicts import CONFLICT_RETRIES, is_conflict
 from pipelines.store.engine import make_engine
 from pipelines.store.failures import DatabaseError, translated
 from pipelines.store.labels import SiteLabels, TownLike
 from pipelines.store.models import (
-    ARTICLE_STATUSES,
     Anomaly,
     Article,
     ArticleVersion,
     Capture,
-    CrawlRun,
     Image,
     Interview,
     InterviewGuest,
@@ -34,6 +34,8 @@ from pipelines.store.models import (
     SiteColumn,
     Town,
 )
+from pipelines.store.runs import CrawlRuns, ensure_run
+from pipelines.store.status import ArticleStatus, mark_seen
 from pipelines.store.transforms import (
     CHINA,
     capture_row,
@@ -42,7 +44,6 @@ from pipelines.store.transforms import (
     content_hash,
     dicts,
     fidelity_extra,
-    jsonable,
     make_current,
     parse_datetime,
     validate_record,
@@ -53,7 +54,7 @@ from pipelines.text import to_simplified
 __all__ = ["RecordStore"]
 
 
-class RecordStore:
+class RecordStore(CrawlRuns, ArticleStatus):
     """Writes records (with their capture) and reads them back. The crawl's pipeline and
     `reindex` both write through `save`, so a rebuilt database equals the live one.
 
@@ -94,58 +95,6 @@ class RecordStore:
         dirty = sum(1 for obj in session.dirty if session.is_modified(obj))
         self.rows_written += len(session.new) + dirty
 
-    # runs -----------------------------------------------------------------
-
-    def start_run(self, run_id: str, args: dict | None = None, *, kind: str = "crawl") -> None:
-        """Record the start of a run (idempotent: a second call only updates `args`, and so
-        does a worker of a distributed run whose peer inserted the row first)."""
-        for attempt in range(_CONFLICT_RETRIES):
-            try:
-                with self._session() as s:
-                    run = s.get(CrawlRun, run_id)
-                    if run is None:
-                        s.add(
-                            CrawlRun(
-                                id=run_id,
-                                kind=kind,
-                                started_at=datetime.now(UTC),
-                                status="running",
-                                args=jsonable(args or {}),
-                                counters={},
-                            )
-                        )
-                    elif args is not None:
-                        run.args = jsonable(args)
-                return
-            except DatabaseError as exc:
-                if attempt + 1 < _CONFLICT_RETRIES and _is_conflict(exc):
-                    continue
-                raise
-
-    def finish_run(self, run_id: str, status: str, counters: dict | None = None) -> None:
-        """Record how a run ended: `status` is the finish reason (`finished`, …)."""
-        with self._session() as s:
-            run = s.get(CrawlRun, run_id)
-            if run is None:
-                run = CrawlRun(id=run_id, started_at=datetime.now(UTC), args={}, counters={})
-                s.add(run)
-            run.finished_at = datetime.now(UTC)
-            run.status = status
-            run.counters = jsonable(counters or {})
-
-    def _ensure_run(self, s: Session, run_id: str | None) -> None:
-        if run_id is not None and s.get(CrawlRun, run_id) is None:
-            s.add(
-                CrawlRun(
-                    id=run_id,
-                    started_at=datetime.now(UTC),
-                    status="running",
-                    args={},
-                    counters={},
-                )
-            )
-            s.flush()
-
     # writing --------------------------------------------------------------
 
     def save(self, records: Iterable[ArticleRecord], run_id: str | None = None) -> dict[str, int]:
@@ -165,17 +114,17 @@ class RecordStore:
         # Another writer (a worker of a distributed crawl) may insert the same town, column,
         # person or article between our read and our insert: the unique constraint refuses
         # ours, and the batch is read and written again, now seeing their rows.
-        for attempt in range(_CONFLICT_RETRIES):
+        for attempt in range(CONFLICT_RETRIES):
             counts = {"new": 0, "changed": 0, "unchanged": 0}
             try:
                 with self._session() as s:
-                    self._ensure_run(s, run_id)
+                    ensure_run(s, run_id)
                     batch = Batch.load(s, records)
                     for record in records:
                         counts[self._save_one(s, record, run_id, batch)] += 1
                     s.flush()
             except DatabaseError as exc:
-                if attempt + 1 < _CONFLICT_RETRIES and _is_conflict(exc):
+                if attempt + 1 < CONFLICT_RETRIES and is_conflict(exc):
                     continue
                 raise
             return counts
@@ -215,7 +164,7 @@ class RecordStore:
             return "new"
         if cap is not None:
             cap.article = article
-        _seen(article, seen)
+        mark_seen(article, seen)
         if digest == article.content_hash:
             return "unchanged"
         version = self._version(s, article, record, digest, cap, batch.next_number(url), batch)
@@ -367,59 +316,6 @@ class RecordStore:
             )
         return interview
 
-    def record_revisit(self, url: str, capture: CrawlCapture, run_id: str | None = None) -> bool:
-        """Note that a stored article was confirmed unchanged by a revisit record: a captures
-        row pointing at it, and the article's `last_seen_at`. False if the article is not
-        stored or the capture is already recorded."""
-        if not capture:
-            return False
-        validate_record({"url": url, "capture": capture})
-        with self._session() as s:
-            article = s.scalar(select(Article).where(Article.url == url.strip()))
-            rid = capture.get("warc_record_id")
-            if article is None or (
-                rid and s.scalar(select(Capture.id).where(Capture.warc_record_id == rid))
-            ):
-                return False
-            self._ensure_run(s, run_id)
-            cap = capture_row({"warc_type": "revisit", **capture}, article.url, run_id)
-            cap.article = article
-            s.add(cap)
-            _seen(article, cap.fetched_at)
-        return True
-
-    def record_status(
-        self, url: str, status: str, capture: CrawlCapture | None = None, run_id: str | None = None
-    ) -> bool:
-        """Note that a revisit found a stored article `gone` (404/410) or `moved` (a redirect
-        off the site or out of its column): the capture of that response (when archived) and
-        the article's `status`, `gone_at`, `status_changed_at` and `last_checked_at`. A visit
-        older than the latest that found the page changes no status (WARC files replayed out of
-        order). False if the article is not stored or the capture is already recorded."""
-        if status not in ARTICLE_STATUSES or status == "live":
-            raise ValueError(f"not a status a revisit can find: {status!r}")
-        validate_record({"url": url, "capture": capture})
-        with self._session() as s:
-            article = s.scalar(select(Article).where(Article.url == url.strip()))
-            rid = capture.get("warc_record_id") if capture else None
-            if article is None or (
-                rid and s.scalar(select(Capture.id).where(Capture.warc_record_id == rid))
-            ):
-                return False
-            self._ensure_run(s, run_id)
-            checked = datetime.now(UTC)
-            if capture:
-                cap = capture_row(capture, article.url, run_id)
-                cap.article = article
-                s.add(cap)
-                checked = cap.fetched_at
-            article.last_checked_at = max(article.last_checked_at, checked)
-            if checked >= article.last_seen_at and article.status != status:
-                article.gone_at = article.gone_at if article.status != "live" else checked
-                article.status = status
-                article.status_changed_at = checked
-        return True
-
     # reading --------------------------------------------------------------
 
     def known_articles(self, urls: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -434,27 +330,3 @@ class RecordStore:
         """Every article's current version as its contract record plus `capture` and the
         article's sync keys: see `reader.iter_records`."""
         return reader.iter_records(self.engine, since, chunk, changed_since)
-
-
-def _seen(article: Article, seen: datetime) -> None:
-    """A visit that found the page (200, 304, revisit): it is live again if this visit is
-    newer than the one that found it gone."""
-    article.first_seen_at = min(article.first_seen_at, seen)
-    article.last_seen_at = max(article.last_seen_at, seen)
-    article.last_checked_at = max(article.last_checked_at, seen)
-    if article.status != "live" and (
-        article.status_changed_at is None or seen > article.status_changed_at
-    ):
-        article.status = "live"
-        article.gone_at = None
-        article.status_changed_at = seen
-
-
-_CONFLICT_RETRIES = 5
-
-
-def _is_conflict(exc: BaseException) -> bool:
-    """A unique constraint refused a row a concurrent writer inserted first."""
-    from sqlalchemy.exc import IntegrityError
-
-    return isinstance(exc.__cause__, IntegrityError)

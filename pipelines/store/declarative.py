@@ -1,0 +1,80 @@
+"""The declarative base of the store's models and the conventions it declares them with:
+stable constraint names, the enumerations the CHECK constraints enforce, the JSON and UTC
+timestamp column types, and the names of the objects the migrations create outside the models.
+
+Timestamps are stored in UTC and come back as timezone-aware datetimes on both engines
+(`UTCDateTime`). The tables themselves are `pipelines.store.models`, which re-exports what
+`migrations/env.py` needs from here (`Base`, `UTCDateTime`, `VIEWS`, `FTS_TABLE`). Imports
+nothing of the project, so the migrations may reach it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase
+
+# Stable constraint names, so migrations can address them on every engine (SQLite batch mode
+# needs names to recreate a table) and autogenerate never sees spurious differences.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Objects the migrations create outside the models; `alembic check` must not report them.
+VIEWS = ("guest_turns", "interview_overview")
+FTS_TABLE = "articles_fts"  # SQLite FTS5 (trigram) index over articles; absent on PostgreSQL
+
+# The enumerations, each enforced by a CHECK constraint.
+ROLES = ("host", "guest")  # interview_turns.role
+SCRIPTS = ("hans", "hant")  # articles.script, article_versions.script
+WARC_TYPES = ("response", "revisit")  # captures.warc_type
+ARTICLE_STATUSES = ("live", "gone", "moved")  # articles.status
+
+# Absent JSON is SQL NULL (not the JSON value `null`), so `WHERE extra IS NULL` means what it
+# says; PostgreSQL keeps `jsonb`, which compares, indexes and takes DISTINCT.
+JSONValue = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """The SQL of a CHECK that `column` is NULL or one of `values`."""
+    listed = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({listed})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp stored as UTC.
+
+    PostgreSQL keeps `timestamptz`; SQLite has no timezone type, so values are converted to
+    UTC and stored naive, and marked UTC again when read. Naive input is refused: every time
+    the crawl handles (WARC-Date, the page's China-time publish date) carries its offset.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store keeps aware timestamps only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}

@@ -1,0 +1,77 @@
+"""Crawl-run bookkeeping of the store: the `crawl_runs` row a crawl or reindex starts and
+finishes (`CrawlRuns`, a mixin of `RecordStore`), and `ensure_run` for writes that name a run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from pipelines.store.conflicts import CONFLICT_RETRIES, is_conflict
+from pipelines.store.failures import DatabaseError
+from pipelines.store.models import CrawlRun
+from pipelines.store.transforms import jsonable
+
+__all__ = ["CrawlRuns", "ensure_run"]
+
+
+class CrawlRuns:
+    """`start_run` / `finish_run` of `RecordStore`, which provides `_session` (one
+    transaction, database errors translated)."""
+
+    _session: Callable[[], AbstractContextManager[Session]]
+
+    def start_run(self, run_id: str, args: dict | None = None, *, kind: str = "crawl") -> None:
+        """Record the start of a run (idempotent: a second call only updates `args`, and so
+        does a worker of a distributed run whose peer inserted the row first)."""
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                with self._session() as s:
+                    run = s.get(CrawlRun, run_id)
+                    if run is None:
+                        s.add(
+                            CrawlRun(
+                                id=run_id,
+                                kind=kind,
+                                started_at=datetime.now(UTC),
+                                status="running",
+                                args=jsonable(args or {}),
+                                counters={},
+                            )
+                        )
+                    elif args is not None:
+                        run.args = jsonable(args)
+                return
+            except DatabaseError as exc:
+                if attempt + 1 < CONFLICT_RETRIES and is_conflict(exc):
+                    continue
+                raise
+
+    def finish_run(self, run_id: str, status: str, counters: dict | None = None) -> None:
+        """Record how a run ended: `status` is the finish reason (`finished`, …)."""
+        with self._session() as s:
+            run = s.get(CrawlRun, run_id)
+            if run is None:
+                run = CrawlRun(id=run_id, started_at=datetime.now(UTC), args={}, counters={})
+                s.add(run)
+            run.finished_at = datetime.now(UTC)
+            run.status = status
+            run.counters = jsonable(counters or {})
+
+
+def ensure_run(s: Session, run_id: str | None) -> None:
+    """Add a `running` row for `run_id` when none is stored, so the captures written in this
+    session may name the run (`captures.crawl_run_id` is a foreign key)."""
+    if run_id is not None and s.get(CrawlRun, run_id) is None:
+        s.add(
+            CrawlRun(
+                id=run_id,
+                started_at=datetime.now(UTC),
+                status="running",
+                args={},
+                counters={},
+            )
+        )
+        s.flush()
