@@ -14,12 +14,12 @@ import sys
 from typing import Any
 
 from crawler import __version__
-from crawler.cli import crawl, db, records
+from crawler.cli import crawl, db, records, serve
 from crawler.cli.base import EPILOG, Parser, UsageError
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
 
-COMMANDS = (crawl, records, db)
+COMMANDS = (crawl, records, db, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,6 +33,7 @@ from pipelines.store.models import (
     SiteColumn,
     Town,
 )
+from pipelines.store.stats import ANALYZE_AFTER_ROWS, refresh_statistics
 from pipelines.store.transforms import (
     CHINA,
     capture_row,
@@ -123,6 +124,9 @@ class RecordStore:
             run.finished_at = datetime.now(UTC)
             run.status = status
             run.counters = jsonable(counters or {})
+        if self.rows_written >= ANALYZE_AFTER_ROWS:  # fresh statistics for readers' plans
+            with translated(self.engine):
+                refresh_statistics(self.engine)
 
     def _ensure_run(self, s: Session, run_id: str | None) -> None:
         if run_id is not None and s.get(CrawlRun, run_id) is None:
