@@ -21,7 +21,9 @@ from pipelines.store.models import FTS_TABLE, Base
 
 __all__ = [
     "ROLE_NAME",
-    "VIEW_DESCRIPTIONS", "canned_queries", "datasette_metadata",
+    "VIEW_DESCRIPTIONS",
+    "canned_queries",
+    "datasette_metadata",
     "database_columns",
     "grant_reader",
 ]
@@ -149,8 +151,7 @@ def canned_queries(columns: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
 
 def _changes_since(articles: set[str]) -> dict[str, Any]:
     description = (
-        "since: an ISO timestamp with its offset (2026-11-22T08:00:00+08:00 or "
-        "...Z); inclusive. "
+        "since: an ISO timestamp with its offset (2026-11-22T08:00:00+08:00 or ...Z); inclusive. "
     )
     if {"content_changed_at", "status"} <= articles:
         gone = "a.gone_at" if "gone_at" in articles else "NULL"

@@ -66,6 +66,7 @@ def test_latin_letters_match_in_any_case_and_wildcards_are_literal(store, migrat
 
 # --------------------------------------------------------------------------- query plans
 
+
 def _fill_articles(engine, n: int, rare_every: int) -> int:
     """`n` articles of synthetic text (tests/corpus.py); every `rare_every`-th contains
     RARE_PHRASE. Written as plain rows: the store's own writer is the benchmark's job."""

@@ -59,7 +59,9 @@ def search_query(
         hits = hits.bindparams(match=match).columns(column("rowid", Integer))
         query = query.where(Article.id.in_(select(hits.subquery().c.rowid)))
     else:
-        query = query.where(or_(*(_contains(getattr(Article, c), simplified, dialect) for c in SEARCHED)))
+        query = query.where(
+            or_(*(_contains(getattr(Article, c), simplified, dialect) for c in SEARCHED))
+        )
     query = query.order_by(Article.published_at.desc().nulls_last(), Article.url)
     if limit is not None:
         query = query.limit(limit)
