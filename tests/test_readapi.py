@@ -47,17 +47,19 @@ def served(module_mirror, tmp_path_factory):
     export = dgarchive("export", "--db", db)
     assert export.returncode == 0, export.stderr
     port = free_port()
+    # The server logs every request: to a file, as a pipe nobody reads would fill and block it.
+    log = open(tmp / "serve.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "crawler.cli", "serve", "--db", db, "--port", str(port)],
         cwd=REPO,
         env=_env(),
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_up(base, proc)
+        _wait_up(base, proc, tmp / "serve.log")
         yield (
             base,
             path,
@@ -75,13 +77,14 @@ def served(module_mirror, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
 
 
-def _wait_up(base: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_up(base: str, proc: subprocess.Popen, log, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            pytest.fail(f"dgarchive serve exited {proc.returncode}: {proc.stdout.read()}")
+            pytest.fail(f"dgarchive serve exited {proc.returncode}: {log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(f"{base}/-/versions.json", timeout=5):
                 return
