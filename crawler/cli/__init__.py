@@ -14,12 +14,12 @@ import sys
 from typing import Any
 
 from crawler import __version__
-from crawler.cli import archive, crawl, db, records, runreport, towns
+from crawler.cli import archive, crawl, db, records, runreport, serve, towns
 from crawler.cli.base import EPILOG, Parser, UsageError
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
 
-COMMANDS = (crawl, records, db, archive, towns, runreport)
+COMMANDS = (crawl, records, db, archive, serve, towns, runreport)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pipelines.store.conflicts import CONFLICT_RETRIES, is_conflict
-from pipelines.store.failures import DatabaseError
+from pipelines.store.failures import DatabaseError, translated
 from pipelines.store.models import CrawlRun
+from pipelines.store.stats import ANALYZE_AFTER_ROWS, refresh_statistics
 from pipelines.store.transforms import jsonable
 
 __all__ = ["CrawlRuns", "ensure_run"]
@@ -19,9 +21,11 @@ __all__ = ["CrawlRuns", "ensure_run"]
 
 class CrawlRuns:
     """`start_run` / `finish_run` of `RecordStore`, which provides `_session` (one
-    transaction, database errors translated)."""
+    transaction, database errors translated), `engine` and `rows_written`."""
 
     _session: Callable[[], AbstractContextManager[Session]]
+    engine: Engine
+    rows_written: int
 
     def start_run(self, run_id: str, args: dict | None = None, *, kind: str = "crawl") -> None:
         """Record the start of a run (idempotent: a second call only updates `args`, and so
@@ -59,6 +63,9 @@ class CrawlRuns:
             run.finished_at = datetime.now(UTC)
             run.status = status
             run.counters = jsonable(counters or {})
+        if self.rows_written >= ANALYZE_AFTER_ROWS:  # fresh statistics for readers' plans
+            with translated(self.engine):
+                refresh_statistics(self.engine)
 
 
 def ensure_run(s: Session, run_id: str | None) -> None:
