@@ -40,6 +40,7 @@ def comparable(export: str) -> list[dict]:
         rec = dict(rec)
         rec.pop("capture", None)
         rec.pop("replay_url", None)  # the capture's time and fetch URL: this crawl's too
+        rec.pop("article_id", None)  # a surrogate key: the order this database stored them in
         out.append(rec)
     return out
 

@@ -25,6 +25,7 @@ import heapq
 import io
 import json
 import os
+import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -65,7 +66,12 @@ def finished_warcs(archive: str | os.PathLike) -> list[Path]:
 
 def cdxj_lines(paths: Iterable[str | os.PathLike]) -> list[str]:
     """SURT-sorted CDXJ lines (newline-terminated) of `paths`, `filename` their base names."""
-    from cdxj_indexer.main import CDXJIndexer
+    with warnings.catch_warnings():
+        # cdxj-indexer's AMF support imports pyamf, which imports setuptools' deprecated
+        # pkg_resources at load time: a warning about a dependency's dependency, not ours, and
+        # it would follow the crawl's summary line.
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        from cdxj_indexer.main import CDXJIndexer
 
     inputs = [os.fspath(p) for p in paths]
     if not inputs:
