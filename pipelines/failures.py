@@ -15,20 +15,26 @@ FAILURES_KEY = "crawl/failures"
 REASON_MAX = 300  # a reason is one line for an operator, not a traceback
 
 
-def record_failure(stats: Any, url: str, reason: str) -> bool:
+def record_failure(stats: Any, url: str, reason: str, *, replace: bool = False) -> bool:
     """Add `{"url", "reason"}` to the stats list `crawl/failures`; False if `url` is in it.
 
     One entry per URL: the first reason seen wins (e.g. `HTTP 404` from the response, not
-    the spider's errback repeating it).
+    the spider's errback repeating it), unless `replace` (a reason that explains the cause,
+    such as a configured column that is gone, over the bare status recorded first).
     """
-    failures = stats.get_value(FAILURES_KEY)
-    if failures is None:
-        failures = []
-    elif any(f["url"] == url for f in failures):
-        return False
     reason = " ".join(str(reason).split())
     if len(reason) > REASON_MAX:
         reason = reason[: REASON_MAX - 1] + "…"
+    failures = stats.get_value(FAILURES_KEY)
+    if failures is None:
+        failures = []
+    else:
+        for entry in failures:
+            if entry["url"] == url:
+                if replace:
+                    entry["reason"] = reason
+                    stats.set_value(FAILURES_KEY, failures)
+                return False
     failures.append({"url": url, "reason": reason})
     stats.set_value(FAILURES_KEY, failures)
     return True

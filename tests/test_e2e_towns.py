@@ -125,3 +125,27 @@ def test_unknown_town_and_unreadable_towns_file_are_usage_errors(site, tmp_path)
     assert run.returncode == 2 and "unknown town 'nowhere'" in run.stderr
     run = dgarchive("crawl", "--towns", str(tmp_path / "missing.toml"), "--site-root", site.url)
     assert run.returncode == 2 and "cannot read towns file" in run.stderr
+
+
+def test_a_crawl_reports_each_broken_column_once_as_a_configuration_problem(site, tmp_path):
+    """Gone (404), moved (301 to another column) and no-longer-a-list columns of the guessed
+    file: one failure each, naming the column, and the good column is still crawled."""
+    towns_file = tmp_path / "towns.toml"
+    towns_file.write_text(mirror_towns.GUESSED_TOML, encoding="utf-8")
+    report = tmp_path / "report.json"
+    run = dgarchive(
+        "crawl", "--towns", str(towns_file), "--site-root", site.url,
+        "--archive", str(tmp_path / "archive"), "--db", f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "--report", str(report), *MIRROR_SETTINGS,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr[-3000:]
+    failures = json.loads(report.read_text())["failures"]
+    broken = ["daojiao/xwzx/zwdt/", "daojiao/bsfw/", "dalang/xwzx/zhxw/", "shatian/xwzx/zhxw/"]
+    for path in broken:
+        mine = [f for f in failures if f"/{path}" in f["url"]]
+        assert len(mine) == 1, (path, mine)
+        assert mine[0]["reason"].startswith(f"configuration: column {path}"), mine[0]
+        assert "dgarchive towns check" in mine[0]["reason"]
+    assert "is no longer a list page" in next(f for f in failures if "/daojiao/bsfw/" in f["url"])["reason"]
+    assert "HTTP 404" in next(f for f in failures if "/dalang/xwzx/zhxw/" in f["url"])["reason"]
+    assert not [f for f in failures if "/daojiao/xwzx/zhxw/" in f["url"]]  # the good column

@@ -17,6 +17,7 @@ from crawler import __version__
 from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_slug
 from crawler.middlewares import RedirectRefused, first_url, report_dropped_redirects
 from crawler.report import OPTIONAL_META_KEY
+from crawler.spiders.columncheck import COLUMN_ROOT, column_problem
 from crawler.spiders.requisites import RequisiteMixin, header_text
 from crawler.spiders.revisits import RevisitMixin, load_known
 from pipelines.failures import record_failure
@@ -161,7 +162,8 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
                 url = f"{self.sitemap.root}postmeta/i/{column.feed}.json"
                 yield self._request(url, self.parse_feed, column)
             else:
-                yield self._request(self.sitemap.column_url(column), self.parse_listing, column)
+                url = self.sitemap.column_url(column)
+                yield self._request(url, self.parse_listing, column, **{COLUMN_ROOT: True})
         for request in self._revisits():
             yield request
 
@@ -191,6 +193,9 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
             encoding=response.encoding,
             max_links=self.max_links if self.max_links > 0 else None,
         )
+        if response.meta.get(COLUMN_ROOT) and not (listing.article_urls or listing.page_urls):
+            self._fail(response.url, column_problem(column, "is no longer a list page"))
+            return
         new = 0
         article_urls = self._capped(
             response.url, "article links", listing.article_urls, listing.link_count
@@ -363,8 +368,13 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
             status = "moved" if failure.check(RedirectRefused) else None
         if request.meta.get("redirect_urls") and request.url not in reason:
             reason += f" (redirected to {request.url})"
-        # Under the URL the crawl asked for (the article), not the last hop of its redirects.
-        self._fail(first_url(request), reason)
+        if request.meta.get(COLUMN_ROOT):  # the column itself: one configuration problem
+            reason = column_problem(request.cb_kwargs["column"], reason)
+            log.warning("failed %s: %s", first_url(request), reason)
+            record_failure(self.crawler.stats, first_url(request), reason, replace=True)
+        else:
+            # Under the URL the crawl asked for (the article), not its redirects' last hop.
+            self._fail(first_url(request), reason)
         if status and request.meta.get("dgarchive_revisit"):
             # A stored article withdrawn or moved away: the store marks it (status, gone_at)
             # and keeps the archived 404/3xx as a capture.
