@@ -27,7 +27,7 @@ from pipelines.pages.encoding import http_charset
 from pipelines.store import RecordStore, column_path_of, ensure_schema, make_engine
 
 if TYPE_CHECKING:
-    from pipelines.warc.reader import Capture
+    from pipelines.warc.reader import ArchivedResponse
 
 BATCH_SIZE = 200
 WARC_SUFFIXES = (".warc.gz", ".warc")
@@ -77,12 +77,12 @@ class ArticleEnricher:
         )
 
 
-def _header(capture: Capture, name: str) -> str | None:
+def _header(capture: ArchivedResponse, name: str) -> str | None:
     headers = capture.http_headers
     return headers.get_header(name) if headers is not None else None
 
 
-def _encoding(capture: Capture) -> str | None:
+def _encoding(capture: ArchivedResponse) -> str | None:
     """The charset label as the spider takes it (`pipelines.pages.encoding.http_charset`)."""
     return http_charset(_header(capture, "Content-Type"))
 

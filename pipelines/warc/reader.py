@@ -1,6 +1,6 @@
 """Read captures back from WARC files, for `dgarchive extract` and `reindex`. No Scrapy imports.
 
-`read_warc(path)` yields one `Capture` per complete response or revisit record, with the
+`read_warc(path)` yields one `ArchivedResponse` per complete response or revisit record, with the
 payload decoded from its Content-Encoding and the fetch URL mapped back to its canonical
 www.dg.gov.cn URL by the `dgarchive-site-root` of the file's warcinfo, and one `Damage` per
 damaged spot (framing and checks in `pipelines.warc.scan`). `iter_captures(path)` is the
@@ -46,7 +46,7 @@ class WarcReadError(Exception):
 
 
 @dataclass
-class Capture:
+class ArchivedResponse:
     """One response or revisit record.
 
     `body` is the payload decoded from its Content-Encoding (gzip, deflate, br when
@@ -78,7 +78,7 @@ def read_warc(
     check_digests: bool = True,
     site_root: str | None = None,
     canonical_urls: CanonicalUrls = _as_fetched,
-) -> Iterator[Capture | Damage]:
+) -> Iterator[ArchivedResponse | Damage]:
     """Yield the response and revisit records of one WARC file, and a `Damage` per damaged spot.
 
     Records are framed and verified by `pipelines.warc.scan.scan` (complete block, no
@@ -94,7 +94,7 @@ def read_warc(
     path = os.fspath(path)
     name = os.path.basename(path)
     to_canonical = _to_canonical(canonical_urls, site_root, path)
-    pending: Capture | None = None  # a 304 revisit, until its metadata record is read
+    pending: ArchivedResponse | None = None  # a 304 revisit, until its metadata record is read
     try:
         for item in scan(path):
             if isinstance(item, Damage):
@@ -163,7 +163,7 @@ def iter_captures(
     *,
     check_digests: bool = True,
     canonical_urls: CanonicalUrls = _as_fetched,
-) -> Iterator[Capture]:
+) -> Iterator[ArchivedResponse]:
     """Yield the response and revisit records of one WARC file (`.warc.gz` or `.warc`).
 
     Raises WarcReadError for a file that cannot be opened, and at the first damaged spot
@@ -248,7 +248,7 @@ def _not_modified_head(data: bytes) -> StatusAndHeaders | None:
 
 def _capture(
     record: ArcWarcRecord, payload: bytes | None, location: dict, to_canonical: Callable[[str], str]
-) -> Capture:
+) -> ArchivedResponse:
     head = record.http_headers
     content_type = head.get_header("Content-Type") if head else None
     body = _decode(payload, head.get_header("Content-Encoding") if head else None)
@@ -263,7 +263,7 @@ def _capture(
             "profile": h.get_header("WARC-Profile"),
         }
     target = location["target_uri"]
-    return Capture(
+    return ArchivedResponse(
         warc_type=record.rec_type,
         target_uri=target,
         canonical_url=to_canonical(target) if target else target,
