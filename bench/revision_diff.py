@@ -24,6 +24,13 @@ VOLATILE_CAPTURE_FIELDS = (
     "warc_record_id",
     "fetched_at",
 )
+# Export keys that name this crawl's capture or this database's row, not the article:
+# `replay_url` (the capture's time and fetch URL) and `article_id` (a surrogate key, in the
+# order this database stored the articles).
+VOLATILE_RECORD_FIELDS = ("replay_url", "article_id")
+# The run's own report and log records: their URIs carry the run id, their content the run's
+# times and ids; compared by presence and type only.
+RUN_RECORD = re.compile(r"^urn:dgarchive:run:[^:]+:(report|log)$")
 # HTTP headers whose values are the moment of the exchange.
 DATE_HEADERS = frozenset({"date"})
 # HTTP headers whose values are the mirror's session numbering (order of arrival).
@@ -123,6 +130,8 @@ def normalize_export(jsonl: str) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         record = json.loads(line)
+        for key in VOLATILE_RECORD_FIELDS:
+            record.pop(key, None)
         capture = record.get("capture")
         if isinstance(capture, dict):
             record["capture"] = {
@@ -204,6 +213,10 @@ def normalize_record(record: Any) -> tuple[str, tuple[str, ...]]:
     """One warcio record as (target URI or `(warcinfo)`, its comparable lines)."""
     rec = record.rec_headers
     kind = rec.get_header("WARC-Type")
+    run_record = RUN_RECORD.match(rec.get_header("WARC-Target-URI") or "")
+    if run_record:  # the run's own report or log: one of each, whatever it says
+        uri = f"urn:dgarchive:run:*:{run_record.group(1)}"
+        return uri, (f"WARC-Type: {kind}", f"Content-Type: {rec.get_header('Content-Type')}")
     lines = [f"{h}: {rec.get_header(h)}" for h in WARC_VALUE_HEADERS if rec.get_header(h)]
     present = sorted(
         name for name, _ in rec.headers if name not in WARC_VALUE_HEADERS
