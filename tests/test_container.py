@@ -215,7 +215,7 @@ def install_steps(venv: Path, context: Path) -> list[list[str]]:
                 str(venv) + a[len("/opt/venv") :]
                 if a.startswith("/opt/venv")
                 else str(context) + a[len("/src") :]
-                if a == "/src" or a.startswith("/src/")
+                if a == "/src" or a.startswith(("/src/", "/src["))  # "/src[extra]" too
                 else a
                 for a in shlex.split(command)
             ]
