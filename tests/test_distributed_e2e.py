@@ -59,6 +59,8 @@ def records(export: str) -> dict[str, dict]:
         if line.strip():
             rec = json.loads(line)
             rec.pop("capture", None)
+            rec.pop("replay_url", None)  # the capture's time and fetch URL: this crawl's
+            rec.pop("article_id", None)  # a surrogate key: the order this database stored them
             out[rec["url"]] = rec
     return out
 

@@ -82,8 +82,9 @@ def _fill_articles(engine, n: int, rare_every: int) -> int:
                 # Only the searched columns: indexing `title` and `text` too doubles the
                 # time and says nothing more about the plan.
                 "INSERT INTO articles (url, title_simplified, text_simplified, published_at,"
-                " content_hash, first_seen_at, last_seen_at) VALUES (:url, :title, :text,"
-                " :published_at, :h, :published_at, :published_at)"
+                " content_hash, first_seen_at, last_seen_at, content_changed_at,"
+                " last_checked_at) VALUES (:url, :title, :text, :published_at, :h,"
+                " :published_at, :published_at, :published_at, :published_at)"
             ),
             rows,
         )
