@@ -22,6 +22,8 @@ from typing import Any, TextIO
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from pipelines.dates import utc_z
+
 logger = logging.getLogger(__name__)
 
 SCRAPY_LOG_SETTINGS = {"LOG_INSTALL_ROOT_HANDLER": False}
@@ -49,9 +51,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
+            "ts": utc_z(datetime.fromtimestamp(record.created, UTC), "milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),

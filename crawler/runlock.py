@@ -30,10 +30,10 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.dates import utc_now, utc_z
 from pipelines.store import sqlite_file
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def _parse_holder(text: str) -> dict[str, Any] | None:
 
 def utcnow_stamp() -> str:
     """Now in UTC as `2026-11-22T00:15:00Z`: the `started_at` of a lock holder."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_z(utc_now())
 
 
 class RunLock:

@@ -6,12 +6,13 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from crawler import __version__
 from crawler.exitcodes import exit_code_for
+from pipelines.dates import utc_z
 from pipelines.failures import FAILURES_KEY
 
 # Report counters and the stats keys they are read from (0 when a component never counted).
@@ -44,7 +45,7 @@ def failure_reason(error: BaseException | Any) -> str:
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_z(moment)
 
 
 def build_report(

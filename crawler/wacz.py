@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from crawler import __version__
 from crawler.waczlogs import run_logs
+from pipelines.dates import as_utc, utc_now, utc_z
 from pipelines.pages.listing import PAGE_NAME, is_article_url
 from pipelines.warc.cdxj import finished_warcs, read_index, update_index
 
@@ -149,12 +150,6 @@ def _iso(ts14: str) -> str:
     return f"{ts14[0:4]}-{ts14[4:6]}-{ts14[6:8]}T{ts14[8:10]}:{ts14[10:12]}:{ts14[12:14]}Z"
 
 
-def _z(when: datetime) -> str:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def article_pages(db_url: str, names: set[str]) -> tuple[list[dict], dict]:
     """pages.jsonl lines from the database, and the towns/columns/dates they cover."""
     from sqlalchemy import select as sql_select
@@ -201,7 +196,7 @@ def article_pages(db_url: str, names: set[str]) -> tuple[list[dict], dict]:
                     {
                         "id": f"article-{article_id}",
                         "url": cap.fetch_url or cap.url,
-                        "ts": _z(cap.fetched_at),
+                        "ts": utc_z(as_utc(cap.fetched_at)),
                         "title": source.title or "",
                         "text": source.text or "",
                     }
@@ -304,7 +299,7 @@ def build_wacz(
             for name, data in run_logs(root, db_url, runs, lines):
                 add(zf, name, data)
                 summary.logs.append(name)
-            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            now = utc_z(utc_now())
             package = {
                 "profile": "data-package",
                 "resources": resources,

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.dates import utc_z
+from pipelines.dates import as_utc, utc_z
 from pipelines.warc.runrecords import RunRecord, read_run_record, run_record_uri
 
 _REPORT_MAX_BYTES = 20 * 1024 * 1024  # a run report is small; a larger .json is something else
@@ -17,10 +16,6 @@ _REPORT_MAX_BYTES = 20 * 1024 * 1024  # a run report is small; a larger .json is
 
 def _cdx_data(line: str) -> dict:
     return json.loads(line.split(" ", 2)[2])
-
-
-def _z(when: datetime) -> str:
-    return utc_z(when if when.tzinfo else when.replace(tzinfo=UTC))
 
 
 def run_logs(
@@ -63,8 +58,8 @@ def _run_rows(db_url: str, run_ids: set[str]) -> dict[str, dict]:
                     out[run_id] = {
                         "run_id": run.id,
                         "kind": run.kind,
-                        "started_at": _z(run.started_at),
-                        "finished_at": _z(run.finished_at) if run.finished_at else None,
+                        "started_at": utc_z(as_utc(run.started_at)),
+                        "finished_at": utc_z(as_utc(run.finished_at)) if run.finished_at else None,
                         "status": run.status,
                         "args": run.args,
                         "counters": run.counters,

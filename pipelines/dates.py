@@ -16,6 +16,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """`moment` made aware: a naive one (as SQLite's DateTime columns return) is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def utc_z(moment: datetime, timespec: str = "seconds") -> str:
     """`2026-11-22T00:15:00Z`: UTC with a `Z`, to `timespec` ("seconds", "milliseconds")."""
     if moment.tzinfo is None:
