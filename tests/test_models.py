@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pipelines.dates import parse_iso
 from pipelines.store import (
     CHINA,
     column_path_of,
     content_hash,
     iso_china,
     iso_utc,
-    parse_datetime,
 )
 from pipelines.store.models import Article, Base, Capture, UTCDateTime
 from tests.conftest_db import interview_record, plain_record
@@ -153,7 +153,7 @@ def test_column_path_of(url, path):
     ],
 )
 def test_parse_datetime_takes_china_time_for_naive_published_dates(value, expected):
-    assert parse_datetime(value, CHINA) == expected
+    assert parse_iso(value, CHINA) == expected
 
 
 def test_date_formats():

@@ -38,7 +38,6 @@ from pipelines.store.transforms import (
     content_hash,
     iso_china,
     iso_utc,
-    parse_datetime,
     validate_record,
     version_record,
 )
@@ -80,7 +79,6 @@ __all__ = [
     "make_engine",
     "migrations_dir",
     "normalize_url",
-    "parse_datetime",
     "redact_url",
     "schema_state",
     "schema_too_new_error",

@@ -35,7 +35,6 @@ __all__ = [
     "iso_utc",
     "jsonable",
     "make_current",
-    "parse_datetime",
     "validate_record",
     "version_record",
 ]
@@ -60,9 +59,6 @@ NOT_CONTENT = frozenset(
     }
 )
 
-# The store's historical names for the shared date helpers.
-parse_datetime = parse_iso
-
 
 def _normalized(value: Any) -> Any:
     """`value` with its strings normalized and its empty fields dropped (for the hash)."""
@@ -86,7 +82,7 @@ def content_hash(record: dict) -> str:
     fields, and the offset `published_at` is written in. URL, capture and town are not
     content."""
     content = {k: v for k, v in record.items() if k not in NOT_CONTENT}
-    published = parse_datetime(content.get("published_at"), CHINA)
+    published = parse_iso(content.get("published_at"), CHINA)
     if published is not None:
         content["published_at"] = iso_utc(published)
     blob = json.dumps(
@@ -106,7 +102,7 @@ def validate_record(record: Any) -> None:
     if capture:  # an empty capture (WARC writing off) is no capture
         if not isinstance(capture, dict):
             raise ValueError(f"capture of {url} is not a dict")
-        if parse_datetime(capture.get("fetched_at")) is None:
+        if parse_iso(capture.get("fetched_at")) is None:
             raise ValueError(f"capture of {url} has no valid fetched_at")
         if capture.get("warc_type") not in (None, "", *WARC_TYPES):
             raise ValueError(f"capture of {url} has warc_type {capture.get('warc_type')!r}")
@@ -216,7 +212,7 @@ def capture_row(capture: CrawlCapture, url: str, run_id: str | None) -> Capture:
     return Capture(
         url=url,
         fetch_url=clean_text(capture.get("target_uri") or capture.get("fetch_url")),
-        fetched_at=parse_datetime(capture.get("fetched_at")),
+        fetched_at=parse_iso(capture.get("fetched_at")),
         status=as_int(capture.get("status")),
         warc_type=clean_text(capture.get("warc_type")) or "response",
         warc_filename=clean_text(capture.get("warc_filename")),

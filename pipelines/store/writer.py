@@ -13,6 +13,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
+from pipelines.dates import parse_iso
 from pipelines.records import ArticleRecord
 from pipelines.store import reader
 from pipelines.store.batch import Batch
@@ -45,7 +46,6 @@ from pipelines.store.transforms import (
     dicts,
     fidelity_extra,
     make_current,
-    parse_datetime,
     validate_record,
     version_record,
 )
@@ -241,7 +241,7 @@ class RecordStore(CrawlRuns, ArticleStatus):
             site=clean_text(record.get("site")),
             column_label=clean_text(record.get("column")),
             title=clean_text(record.get("title")),
-            published_at=parse_datetime(record.get("published_at"), CHINA),
+            published_at=parse_iso(record.get("published_at"), CHINA),
             source=clean_text(record.get("source")),
             script=clean_text(record.get("script")) or None,  # "" is kept in `extra`
             text=clean_text(record.get("text")),
