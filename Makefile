@@ -39,12 +39,18 @@ bench: install
 	$(BIN)/python -m bench $(ARGS)
 
 # The container for real (needs a running Docker engine; .ci/run starts one): a local Debian
-# base (.ci/docker-base.sh, cached), the project's image on it, then tests/container/ against
-# that image. Debian's docker client: a newer one on the PATH may lack the builder it expects.
+# base (.ci/docker-base.sh, cached), the project's two images on it (the default crawler image
+# and `--target replay`, which adds pywb), a Compose v2 binary for the compose checks
+# (.ci/compose-v2.sh: Debian has only 1.29), then tests/container/ against all of that.
+# Debian's docker client: a newer one on the PATH may lack the builder it expects.
 DOCKER ?= /usr/bin/docker
 IMAGE ?= dgarchive:ci
+REPLAY_IMAGE ?= dgarchive:ci-replay
 image-test: install
 	base=$$(DOCKER=$(DOCKER) .ci/docker-base.sh) && \
-	  DOCKER_BUILDKIT=1 $(DOCKER) build --quiet --build-arg BASE=$$base -t $(IMAGE) . >/dev/null
-	DGARCHIVE_IMAGE=$(IMAGE) DOCKER=$(DOCKER) $(BIN)/python -m pytest -q -m container \
-	  tests/container $(PYTEST_ARGS)
+	  DOCKER_BUILDKIT=1 $(DOCKER) build --quiet --build-arg BASE=$$base -t $(IMAGE) . >/dev/null && \
+	  DOCKER_BUILDKIT=1 $(DOCKER) build --quiet --build-arg BASE=$$base --target replay \
+	    -t $(REPLAY_IMAGE) . >/dev/null
+	v2=$$(PIP=$(BIN)/pip .ci/compose-v2.sh || true) && \
+	DGARCHIVE_IMAGE=$(IMAGE) DGARCHIVE_REPLAY_IMAGE=$(REPLAY_IMAGE) DGARCHIVE_COMPOSE_V2=$$v2 \
+	  DOCKER=$(DOCKER) $(BIN)/python -m pytest -q -m container tests/container $(PYTEST_ARGS)

@@ -63,9 +63,20 @@ def instructions(text: str) -> list[tuple[str, str]]:
     return result
 
 
+def stage(steps: list[tuple[str, str]], name: str) -> list[tuple[str, str]]:
+    """The instructions of the stage `FROM … AS name`, its FROM included."""
+    starts = [i for i, (word, _) in enumerate(steps) if word == "FROM"] + [len(steps)]
+    for start, end in zip(starts, starts[1:], strict=False):
+        if steps[start][1].split()[-1] == name:
+            return steps[start:end]
+    raise AssertionError(f"no stage {name}")
+
+
 def final_stage(steps: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The default target: the last stage, or the stage it merely renames (`FROM crawler`)."""
     last_from = max(i for i, (word, _) in enumerate(steps) if word == "FROM")
-    return steps[last_from:]
+    [source] = steps[last_from][1].split()
+    return steps[last_from:] if source == "${BASE}" else stage(steps, source)
 
 
 def env_of(steps: list[tuple[str, str]]) -> dict[str, str]:
@@ -84,6 +95,19 @@ def test_hadolint_finds_no_errors_or_warnings():
     assert not serious, json.dumps(serious, indent=2)
 
 
+def test_replay_target_installs_the_replay_extra():
+    # pywb has its own venv in the image; its requirement must not drift from pyproject's.
+    import tomllib
+
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["replay"]
+    pywb = " ".join(args for word, args in stage(instructions(DOCKERFILE.read_text()), "pywb"))
+    installed = re.search(r"/opt/pywb/bin/pip install [^&]*", pywb)
+    assert installed, pywb
+    assert shlex.split(installed.group())[2:] == ["--no-compile", *extra], installed.group()
+
+
 def test_hadolint_really_lints(tmp_path):
     # Guard against a linter that passes everything (a stub, a wrong binary).
     bad = tmp_path / "Dockerfile"
@@ -99,7 +123,10 @@ def test_image_shape():
     args = dict(a.split("=", 1) for word, a in steps if word == "ARG" and "=" in a)
     assert args.get("BASE") == "python:3.11-slim", args
     froms = [args.split()[0] for word, args in steps if word == "FROM"]
-    assert froms and all(image == "${BASE}" for image in froms), froms
+    names = {args.split()[-1] for word, args in steps if word == "FROM" and " AS " in args}
+    assert froms and all(image == "${BASE}" or image in names for image in froms), froms
+    # The default image is the crawler, not the larger replay target.
+    assert froms[-1] == "crawler", froms
 
     final = final_stage(steps)
     users = [args for word, args in final if word == "USER"]
@@ -203,12 +230,12 @@ def test_dockerignore_rules_behave_like_docker():
 
 def install_steps(venv: Path, context: Path) -> list[list[str]]:
     """The build stage's RUN commands, with /opt/venv and /src moved to `venv`/`context`."""
-    steps = instructions(DOCKERFILE.read_text())
-    build_stage = steps[: max(i for i, (w, _) in enumerate(steps) if w == "FROM")]
+    build_stage = stage(instructions(DOCKERFILE.read_text()), "build")
     assert ("COPY", ". /src") in build_stage, "the context must be copied to /src whole"
     commands = []
     for word, args in build_stage:
-        if word != "RUN":
+        # The venv and the pip steps; the slimming and warm-up steps after them need the image.
+        if word != "RUN" or "pip install" not in args:
             continue
         for command in args.split("&&"):
             argv = [

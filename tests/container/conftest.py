@@ -9,6 +9,7 @@ the engine's own error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -56,17 +57,35 @@ def image() -> str:
     return name
 
 
+def new_volume(purpose: str) -> tuple[str, Path]:
+    """(name, host path) of a new named volume."""
+    name = f"dgarchive-test-{purpose}-{uuid.uuid4().hex[:10]}"
+    docker("volume", "create", name, timeout=30)
+    [info] = json.loads(docker("volume", "inspect", name, timeout=30).stdout)
+    return name, Path(info["Mountpoint"])
+
+
+@contextlib.contextmanager
+def run_and_remove_volumes(*purposes: str) -> Iterator[list[str]]:
+    """Named volumes for a block (a module-scoped fixture), removed after it."""
+    names: list[str] = []
+    try:
+        names.extend(new_volume(p)[0] for p in purposes)
+        yield names
+    finally:
+        for name in names:
+            docker("volume", "rm", "--force", name, timeout=60, check=False)
+
+
 @pytest.fixture
 def volume() -> Iterator[Callable[[str], tuple[str, Path]]]:
     """make(purpose) -> (name, host path): a new named volume, removed after the test."""
     made: list[str] = []
 
     def make(purpose: str) -> tuple[str, Path]:
-        name = f"dgarchive-test-{purpose}-{uuid.uuid4().hex[:10]}"
-        docker("volume", "create", name, timeout=30)
+        name, path = new_volume(purpose)
         made.append(name)
-        [info] = json.loads(docker("volume", "inspect", name, timeout=30).stdout)
-        return name, Path(info["Mountpoint"])
+        return name, path
 
     yield make
     for name in made:
