@@ -16,6 +16,7 @@ from warcio.archiveiterator import ArchiveIterator
 from tests.container.conftest import UID, docker
 from tests.e2e import MIRROR_SETTINGS, dgarchive, warc_files
 from tests.mocksite import MockSite
+from tests.timing import budget
 
 pytestmark = pytest.mark.container
 
@@ -136,6 +137,34 @@ def test_docker_stop_during_a_crawl_exits_130_and_closes_the_archive(
             site.article_urls()
         )
     assert len(article_paths(site)) <= len(site.article_urls()) - stored
+
+
+def test_docker_stop_of_an_idle_crawl_is_graceful_within_two_seconds(
+    image, site, volume, container_name
+):
+    """Idle: between two requests of a polite crawl (a long delay), nothing in flight. The
+    stop then needs no download to end: exit 130 well inside Docker's 10 s, a promised 2 s
+    (scaled by the machine's load, tests/timing.py)."""
+    archive, archive_dir = volume("archive")
+    db, _db_dir = volume("db")
+    docker(
+        "run", "--detach", "--name", container_name,
+        *crawl_args(image, site, archive, db, "-s", "DOWNLOAD_DELAY=30"),
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not site.requests_log:  # robots.txt; the next request waits for the 30 s delay
+        assert time.monotonic() < deadline, "the crawl made no request in 60 s"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    started = time.monotonic()
+    docker("stop", container_name, timeout=DOCKER_STOP_TIMEOUT + 30)
+    took = time.monotonic() - started
+    code = int(docker("inspect", "--format", "{{.State.ExitCode}}", container_name).stdout)
+    print(f"\nidle docker stop took {took:.1f} s, exit {code}")
+    assert code == 130, docker("logs", container_name).stderr[-3000:]
+    assert took < budget(2.0), f"idle stop took {took:.1f} s"
+    assert warc_files(archive_dir) and not list(archive_dir.glob("*.open"))
+    check_warcs(archive_dir)
 
 
 @pytest.mark.postgres
