@@ -111,7 +111,11 @@ def _search_objects(engine) -> set[str]:
     names = {i["name"] for i in insp.get_indexes("articles")}
     if engine.dialect.name == "sqlite":
         names |= set(insp.get_table_names())
-    return names & {"ix_articles_search_order", "bigram_articles_simplified", "articles_fts_bigrams"}
+    return names & {
+        "ix_articles_search_order",
+        "bigram_articles_simplified",
+        "articles_fts_bigrams",
+    }
 
 
 def test_migration_0003_upgrades_a_0002_database_with_data_and_back(db_url):
@@ -125,7 +129,8 @@ def test_migration_0003_upgrades_a_0002_database_with_data_and_back(db_url):
         assert _search_objects(engine) == set()
         db.upgrade(engine)
         want = {"ix_articles_search_order"} | (
-            {"articles_fts_bigrams"} if engine.dialect.name == "sqlite"
+            {"articles_fts_bigrams"}
+            if engine.dialect.name == "sqlite"
             else {"bigram_articles_simplified"}
         )
         assert _search_objects(engine) == want

@@ -104,8 +104,9 @@ def _sqlite_has_fts5() -> bool:
     # know of, but an SQLite without it keeps the substring scan.
     if sqlite3.sqlite_version_info < (3, 38, 0):
         return False
-    found = op.get_bind().exec_driver_sql("SELECT 1 FROM pragma_compile_options "
-                                          "WHERE compile_options = 'ENABLE_FTS5'")
+    found = op.get_bind().exec_driver_sql(
+        "SELECT 1 FROM pragma_compile_options WHERE compile_options = 'ENABLE_FTS5'"
+    )
     return found.scalar() is not None
 
 
@@ -117,7 +118,9 @@ def _create_sqlite_bigrams() -> None:
         "detail='none', tokenize='ascii')"
     )
     ai, ad, au = BIGRAM_TRIGGERS
-    insert = f"INSERT INTO {BIGRAM_TABLE}(rowid, bigrams) VALUES (new.id, {_sqlite_bigrams('new')});"
+    insert = (
+        f"INSERT INTO {BIGRAM_TABLE}(rowid, bigrams) VALUES (new.id, {_sqlite_bigrams('new')});"
+    )
     # A contentless table forgets a row when given the very tokens it was given.
     delete = (
         f"INSERT INTO {BIGRAM_TABLE}({BIGRAM_TABLE}, rowid, bigrams) "
