@@ -17,7 +17,7 @@ from alembic import context
 
 # Only the store's bottom layers: the store finds this directory by path and never imports it.
 from pipelines.store.engine import make_engine, migrating
-from pipelines.store.models import FTS_TABLE, VIEWS, Base, UTCDateTime
+from pipelines.store.models import FTS_TABLE, SEARCH_INDEXES, VIEWS, Base, UTCDateTime
 from pipelines.store.urls import default_db_url
 
 if TYPE_CHECKING:
@@ -44,10 +44,11 @@ def include_object(
     compare_to: SchemaItem | None,
 ) -> bool:
     """Leave out what the migrations create by hand and the models do not describe: the
-    views, the SQLite FTS5 table and its shadow tables, the PostgreSQL trigram indexes."""
+    views, the SQLite FTS5 tables and their shadow tables, the PostgreSQL trigram indexes, the
+    search indexes of migration 0003."""
     if type_ == "table" and name and (name in VIEWS or name.startswith(FTS_TABLE)):
         return False
-    if type_ == "index" and name and name.startswith("trgm_"):
+    if type_ == "index" and name and (name.startswith("trgm_") or name in SEARCH_INDEXES):
         return False
     return True
 

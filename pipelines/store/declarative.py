@@ -30,6 +30,10 @@ NAMING_CONVENTION = {
 # Objects the migrations create outside the models; `alembic check` must not report them.
 VIEWS = ("guest_turns", "interview_overview")
 FTS_TABLE = "articles_fts"  # SQLite FTS5 (trigram) index over articles; absent on PostgreSQL
+# Search (migration 0003): the SQLite FTS5 bigram index (its name starts with FTS_TABLE), and
+# the indexes the models cannot declare on both engines (NULLS LAST, an expression).
+BIGRAM_TABLE = "articles_fts_bigrams"
+SEARCH_INDEXES = ("ix_articles_search_order", "bigram_articles_simplified")
 
 # The enumerations, each enforced by a CHECK constraint.
 ROLES = ("host", "guest")  # interview_turns.role

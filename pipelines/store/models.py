@@ -37,9 +37,11 @@ from pipelines.store.declarative import (
     JSONValue,
     one_of,
 )
+from pipelines.store.declarative import BIGRAM_TABLE as BIGRAM_TABLE
 from pipelines.store.declarative import FTS_TABLE as FTS_TABLE
 from pipelines.store.declarative import NAMING_CONVENTION as NAMING_CONVENTION
 from pipelines.store.declarative import ROLES as ROLES
+from pipelines.store.declarative import SEARCH_INDEXES as SEARCH_INDEXES
 from pipelines.store.declarative import VIEWS as VIEWS
 from pipelines.store.declarative import Base as Base
 from pipelines.store.declarative import UTCDateTime as UTCDateTime
