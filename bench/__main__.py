@@ -9,6 +9,7 @@ status = 0
 for name in (
     "bench.bench_crawl",
     "bench.bench_extract",
+    "bench.bench_reindex",
     "bench.bench_distributed",
     "bench.bench_search",
 ):

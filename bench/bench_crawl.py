@@ -1,13 +1,18 @@
 """Crawl throughput: the full project against a bare Scrapy spider on the same mirror.
 
-`python -m bench.bench_crawl [--articles 2000] [--rounds 1]` starts the project's mirror
-with N articles in its own process, then crawls it, in alternating order:
+`python -m bench.bench_crawl [--articles 2000] [--rounds 3] [--other-tree DIR]` starts the
+project's mirror with N articles in its own process, then crawls it, whole processes, in
+alternating order round after round:
   - project: `dgarchive crawl --full` with capture, cleaning, extraction and storage on;
   - bare:    bench/bare_spider.py, plain Scrapy following the same links, writing nothing.
 All run with the same mirror settings; the bare crawl runs twice, with Scrapy's defaults
-and with the Scrapy tuning the project applies to itself. It prints pages per second for
-each and the ratios (target: project >= 0.85 of bare), then measures an incremental re-crawl with nothing new:
-requests besides robots.txt and bytes written, relative to the first crawl.
+and with the Scrapy settings the project gives itself (`TUNING`: the same settings, so the
+ratio against it is the cost of the project's own work). `--other-tree DIR` adds a crawl by
+another checkout's code (e.g. a `git worktree` of main) to every round: a before/after
+comparison under the same load. It prints the median time and pages per second of each and
+the ratios (target: project >= 0.85 of the bare crawl given the same settings), then measures
+an incremental re-crawl with nothing new: requests besides robots.txt and bytes written,
+relative to the first crawl.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ COLUMNS = "houjie/cjjs/tshj/,houjie/xwzx/zhxw/"
 KINDS = ("bare", "bare-tuned", "project")
 # Scrapy settings the project tunes for its own workload (crawler/settings.py); the tuned
 # bare crawl gets them too, so the ratio against it measures only the project's own work.
-TUNING = ["-s", "CONCURRENT_ITEMS=16"]
+TUNING = ["-s", "CONCURRENT_ITEMS=16", "-s", "WARN_ON_GENERATOR_RETURN_VALUE=False"]
 
 
 def start_mirror(articles: int) -> tuple[subprocess.Popen, str]:
@@ -59,9 +64,9 @@ def _sflags() -> list[str]:
     return out
 
 
-def project_crawl(url: str, work: Path, *extra: str) -> dict:
+def project_crawl(url: str, work: Path, *extra: str, tree: Path = REPO) -> dict:
     report = work / f"report-{time.monotonic_ns()}.json"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     proc = subprocess.run(
         [
             sys.executable,
@@ -82,7 +87,7 @@ def project_crawl(url: str, work: Path, *extra: str) -> dict:
             *_sflags(),
             *extra,
         ],
-        cwd=REPO,
+        cwd=tree,
         env=env,
         capture_output=True,
         text=True,
@@ -134,45 +139,55 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--articles", type=int, default=2000)
-    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--other-tree", type=Path, help="also crawl with this checkout's code")
     args = ap.parse_args()
+    kinds = KINDS + (("other-tree",) if args.other_tree else ())
     mirror, url = start_mirror(args.articles)
     try:
-        rates: dict[str, list[float]] = {k: [] for k in KINDS}
+        runs: dict[str, list[dict]] = {k: [] for k in kinds}
         first = None
         with tempfile.TemporaryDirectory(prefix="dgbench-") as tmp:
             for rnd in range(args.rounds):
-                order = KINDS if rnd % 2 == 0 else tuple(reversed(KINDS))
+                order = kinds if rnd % 2 == 0 else tuple(reversed(kinds))
                 for kind in order:
                     work = Path(tmp) / f"{kind}-{rnd}"
                     work.mkdir()
-                    if kind == "project":
-                        r = project_crawl(url, work, "--full")
-                        first = first or (work, r)
+                    note = ""
+                    if kind in ("project", "other-tree"):
+                        tree = args.other_tree.resolve() if kind == "other-tree" else REPO
+                        r = project_crawl(url, work, "--full", tree=tree)
+                        if kind == "project":
+                            first = first or (work, r)
                         note = (
                             f" (exit {r['exit']}, {r['report'].get('new_articles')} new articles)"
                         )
                     else:
                         r = bare_crawl(url, work, *(TUNING if kind == "bare-tuned" else []))
-                        note = ""
-                    rates[kind].append(r["responses"] / r["elapsed"])
+                    runs[kind].append(r)
                     print(
                         f"{kind:<10} round {rnd}: {r['responses']} pages in {r['elapsed']:.2f}s "
-                        f"= {rates[kind][-1]:.1f} pages/s{note}",
+                        f"= {r['responses'] / r['elapsed']:.1f} pages/s{note}",
                         flush=True,
                     )
-            p = statistics.median(rates["project"])
-            b = statistics.median(rates["bare"])
-            t = statistics.median(rates["bare-tuned"])
+            secs = {k: statistics.median(r["elapsed"] for r in v) for k, v in runs.items()}
+            rate = {
+                k: statistics.median(r["responses"] / r["elapsed"] for r in v)
+                for k, v in runs.items()
+            }
+            for k in kinds:
+                print(f"median {k:<10} {secs[k]:7.2f}s  {rate[k]:6.1f} pages/s")
             print(
-                f"crawl throughput: project {p:.1f} pages/s; bare scrapy {b:.1f} pages/s with "
-                f"Scrapy's defaults, {t:.1f} pages/s with the project's Scrapy tuning "
-                f"({' '.join(TUNING[1::2])})"
+                f"ratio project/bare (pages/s, medians of {args.rounds} alternating rounds): "
+                f"{rate['project'] / rate['bare-tuned']:.3f} against the bare crawl given the "
+                f"same settings ({' '.join(TUNING[1::2])}; target >= 0.85), "
+                f"{rate['project'] / rate['bare']:.3f} against Scrapy's defaults"
             )
-            print(
-                f"ratio project/bare: {p / b:.3f} against defaults, {p / t:.3f} against the "
-                "tuned bare crawl (target >= 0.85)"
-            )
+            if args.other_tree:
+                print(
+                    f"this tree against {args.other_tree}: "
+                    f"{rate['project'] / rate['other-tree']:.3f}x the pages/s"
+                )
 
             work, r1 = first
             r2 = project_crawl(url, work)

@@ -1,14 +1,15 @@
-"""Extraction speed and cleanliness: `extract_record` against `trafilatura.extract`.
+"""Extraction over a WARC file: `dgarchive extract` against `trafilatura.extract()`.
 
-`python -m bench.bench_extract [--pages N] [--rounds R]` fetches the article pages of the
-project's mirror (tests.mocksite, over real HTTP on 127.0.0.1; the golden fixture pages when
-the mirror is not there), then, in one run, times both extractors on the same pages, counts
-the boilerplate strings each leaves in its text, and counts the interviews whose full
-structure (guests, summary, sections, host and guest turns) came out. Targets: >= 5x the
-pages/s of trafilatura, no boilerplate left, every interview structured.
-
-Fair to trafilatura: it gets the page already decoded (decoding is outside its timing),
-while `extract_record` is timed from the raw bytes, decoding included.
+`python -m bench.bench_extract [--articles 2000] [--rounds 3] [--warc FILE]` crawls the
+project's mirror (tests.mocksite, no faults) once with `dgarchive crawl` into one WARC file
+(or takes `--warc`), then times, whole processes, in alternating order round after round:
+  - ours:   `dgarchive extract FILE`, every article's full record (JSON lines);
+  - theirs: bench/trafilatura_warc.py FILE, trafilatura's plain text of every article
+            (its defaults; no metadata or structure asked for).
+It prints both median times and the ratio (target: ours >= 5x), then checks what each
+printed: that every article of the WARC came out with its full structure (title, date,
+text, and for every interview guests, summary and host and guest turns) and how many
+boilerplate strings each left in its text (target: none).
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-CANONICAL = "https://www.dg.gov.cn/"
+from bench.mirror_archive import REPO, crawl_archive, dgarchive
 
 # Strings that are never article content on this site, in both scripts. A hit is a failure.
 BOILERPLATE = [
@@ -36,52 +37,8 @@ BOILERPLATE = [
 ]  # fmt: skip
 
 
-@dataclass
-class Page:
-    url: str  # canonical
-    body: bytes
-    encoding: str | None  # charset of the HTTP header
-    interview: bool | None  # known from the mirror's catalogue; None when not known
-
-
-def mirror_pages(limit: int) -> list[Page] | None:
-    try:
-        from tests.mocksite import MockSite
-    except ImportError:
-        return None
-    site = MockSite(articles=limit, faults=False, seed=0).start()
-    pages = []
-    try:
-        for article in site.articles():
-            with urllib.request.urlopen(site.mirror_url(article.url), timeout=10) as resp:
-                body = resp.read()
-                charset = resp.headers.get_content_charset()
-            pages.append(Page(article.url, body, charset, article.kind == "interview"))
-    finally:
-        site.stop()
-    return pages
-
-
-def fixture_pages() -> list[Page]:
-    pages = []
-    for case in sorted((REPO / "tests" / "fixtures" / "pages").iterdir()):
-        meta_path = case / "meta.json"
-        html = case / "input.html"
-        if not (meta_path.exists() and html.exists()):
-            continue
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        pages.append(
-            Page(
-                meta["url"],
-                html.read_bytes(),
-                meta.get("encoding"),
-                case.name.startswith("interview"),
-            )
-        )
-    return pages
-
-
 def full_structure(record: dict) -> bool:
+    """An interview's structure: guests, summary, host and guest turns, sections if any."""
     iv = record.get("interview")
     if not iv or not iv["guests"] or not iv["summary"] or not iv["turns"]:
         return False
@@ -99,93 +56,105 @@ def count_boilerplate(texts: list[str]) -> dict[str, int]:
     return counts
 
 
-def time_interleaved(ours, theirs, n: int, rounds: int) -> tuple[list[float], list[float]]:
-    """Seconds per round for each extractor, page by page in turn.
+def run_ours(warc: Path, out: Path) -> float:
+    start = time.perf_counter()
+    with out.open("wb") as fh:
+        proc = dgarchive("extract", str(warc), stdout=fh)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"dgarchive extract exited {proc.returncode}: {proc.stderr[-2000:]!r}")
+    return elapsed
 
-    Interleaving puts both under the same machine load at every moment (a shared or busy
-    machine skews back-to-back runs); each round's ratio is then a fair comparison.
-    """
-    clock = time.perf_counter
-    t_ours, t_theirs = [], []
-    for _ in range(rounds):
-        a = b = 0.0
-        for i in range(n):
-            start = clock()
-            ours(i)
-            mid = clock()
-            theirs(i)
-            a += mid - start
-            b += clock() - mid
-        t_ours.append(a)
-        t_theirs.append(b)
-    return t_ours, t_theirs
+
+def run_theirs(warc: Path, out: Path) -> float:
+    start = time.perf_counter()
+    with out.open("wb") as fh:
+        subprocess.run(
+            [sys.executable, str(REPO / "bench" / "trafilatura_warc.py"), str(warc)],
+            stdout=fh,
+            check=True,
+        )
+    return time.perf_counter() - start
+
+
+def check_records(records: list[dict], kinds: dict[str, str]) -> list[str]:
+    """What is missing from the records: each problem as a line (none: all complete)."""
+    problems = []
+    urls = {r["url"] for r in records}
+    if kinds and urls != set(kinds):
+        problems.append(
+            f"{len(set(kinds) - urls)} articles of the mirror missing, "
+            f"{len(urls - set(kinds))} records not of the mirror's articles"
+        )
+    for field in ("title", "published_at", "text", "site", "column"):
+        empty = sum(1 for r in records if not r.get(field))
+        if empty:
+            problems.append(f"{empty} records without {field}")
+    expected = {u for u, k in kinds.items() if k == "interview"}
+    structured = {r["url"] for r in records if full_structure(r)}
+    if expected - structured:
+        problems.append(f"{len(expected - structured)} interviews without their full structure")
+    wrong = {r["url"] for r in records if r["interview"]} - expected
+    if kinds and wrong:
+        problems.append(f"{len(wrong)} pages taken for interviews that are not")
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_extract", description=__doc__)
-    parser.add_argument("--pages", type=int, default=300, help="mirror articles (default 300)")
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds, median kept (5)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_extract",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--articles", type=int, default=2000, help="mirror articles (2000)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (3)")
+    parser.add_argument("--warc", type=Path, help="use this WARC file instead of a crawl")
     args = parser.parse_args(argv)
 
-    import trafilatura
-
-    from pipelines.pages import extract_record
-    from pipelines.pages.encoding import decode_body
-
-    pages = mirror_pages(args.pages)
-    source = "mirror (tests.mocksite)"
-    if pages is None:
-        pages, source = fixture_pages(), "fixture pages (tests/fixtures/pages)"
-    decoded = [decode_body(p.body, p.encoding).text for p in pages]
-    print(f"{len(pages)} article pages from the {source}, "
-          f"{sum(len(p.body) for p in pages) / len(pages) / 1024:.1f} KiB on average")  # fmt: skip
-
-    def ours(i: int) -> dict:
-        return extract_record(pages[i].body, pages[i].url, encoding=pages[i].encoding)
-
-    def theirs(i: int) -> str:
-        return trafilatura.extract(decoded[i], url=pages[i].url) or ""
-
-    n = len(pages)
-    for i in range(min(n, 5)):  # warm-up: OpenCC dictionaries, trafilatura's caches
-        ours(i)
-        theirs(i)
-    t_ours, t_theirs = time_interleaved(ours, theirs, n, args.rounds)
-    ratios = sorted(b / a for a, b in zip(t_ours, t_theirs, strict=True))
-    ratio = statistics.median(ratios)
-    ours_pps, theirs_pps = n / statistics.median(t_ours), n / statistics.median(t_theirs)
-    print(f"extract_record     {ours_pps:9.1f} pages/s  ({1e3 / ours_pps:.2f} ms/page)")
-    print(f"trafilatura        {theirs_pps:9.1f} pages/s  ({1e3 / theirs_pps:.2f} ms/page)")
-    print(
-        f"speed ratio        {ratio:9.1f}x  (median of {args.rounds} interleaved rounds, "
-        f"range {ratios[0]:.1f}-{ratios[-1]:.1f}; target >= 5x)"
-    )
-
-    records = [ours(i) for i in range(n)]
-    texts = [theirs(i) for i in range(n)]
-    ours_bp = count_boilerplate([r["text"] for r in records])
-    theirs_bp = count_boilerplate(texts)
-    print(f"boilerplate left   extract_record {sum(ours_bp.values())}, "
-          f"trafilatura {sum(theirs_bp.values())}")  # fmt: skip
-    if ours_bp:
-        print(f"  extract_record: {json.dumps(ours_bp, ensure_ascii=False)}")
-    if theirs_bp:
-        print(f"  trafilatura:    {json.dumps(theirs_bp, ensure_ascii=False)}")
-
-    known = [p.interview for p in pages]
-    structured = sum(1 for r in records if full_structure(r))
-    found = sum(1 for r in records if r["interview"])
-    if all(k is not None for k in known):
-        expected = sum(known)
-        wrong = sum(1 for r, k in zip(records, known, strict=True) if bool(r["interview"]) != k)
-        print(f"interviews         {structured}/{expected} with full structure "
-              f"({found} detected, {wrong} pages misjudged); trafilatura gives no structure")  # fmt: skip
-    else:
-        print(f"interviews         {structured} with full structure of {found} detected")
-    empty = sum(1 for r in records if not r["text"])
-    if empty:
-        print(f"empty text         {empty} pages (body_not_found)")
-    return 0
+    with tempfile.TemporaryDirectory(prefix="dgbench-extract-") as tmp:
+        work = Path(tmp)
+        if args.warc:
+            warc, kinds = args.warc, {}
+        else:
+            made = crawl_archive(args.articles, work)
+            warc, kinds = made.warcs[0], made.kinds
+        print(f"WARC {warc.name}: {warc.stat().st_size / 1e6:.1f} MB", flush=True)
+        ours_out, theirs_out = work / "ours.jsonl", work / "theirs.jsonl"
+        t_ours: list[float] = []
+        t_theirs: list[float] = []
+        for rnd in range(args.rounds):
+            pair = [
+                ("ours", run_ours, ours_out, t_ours),
+                ("theirs", run_theirs, theirs_out, t_theirs),
+            ]
+            for name, run, out, times in pair if rnd % 2 == 0 else reversed(pair):
+                times.append(run(warc, out))
+                print(f"{name:<6} round {rnd}: {times[-1]:.2f}s", flush=True)
+        records = [json.loads(x) for x in ours_out.read_text(encoding="utf-8").splitlines()]
+        texts = [json.loads(x)["text"] for x in theirs_out.read_text(encoding="utf-8").splitlines()]
+        a, b = statistics.median(t_ours), statistics.median(t_theirs)
+        ratios = sorted(y / x for x, y in zip(t_ours, t_theirs, strict=True))
+        print(f"dgarchive extract   {a:6.2f}s  {len(records) / a:7.1f} articles/s (whole process)")
+        print(f"trafilatura         {b:6.2f}s  {len(texts) / b:7.1f} articles/s (whole process)")
+        print(
+            f"speed ratio         {b / a:6.2f}x  (medians of {args.rounds} alternating rounds; "
+            f"per round {ratios[0]:.2f}-{ratios[-1]:.2f}; target >= 5x)"
+        )
+        problems = check_records(records, kinds)
+        interviews = sum(1 for r in records if full_structure(r))
+        print(
+            f"structure           {len(records)} records, {interviews} interviews with full "
+            f"structure; " + ("; ".join(problems) if problems else "every record complete")
+        )
+        ours_bp = count_boilerplate([r["text"] for r in records])
+        theirs_bp = count_boilerplate(texts)
+        print(
+            f"boilerplate left    dgarchive {sum(ours_bp.values())}, "
+            f"trafilatura {sum(theirs_bp.values())}"
+        )
+        if ours_bp:
+            print(f"  dgarchive: {json.dumps(ours_bp, ensure_ascii=False)}")
+        return 1 if problems or ours_bp else 0
 
 
 if __name__ == "__main__":

@@ -91,19 +91,23 @@ def main(argv: list[str] | None = None, settings: Any = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Any = None) -> int:
-    from pipelines.store import BadDatabaseUrlError, DatabaseError
-
     try:
         return args.run(args, settings)
     except UsageError as exc:
         print(f"dgarchive: error: {exc}", file=sys.stderr)
         return 2
-    except BadDatabaseUrlError as exc:
-        print(f"dgarchive: error: {exc}", file=sys.stderr)
-        return 2
-    except DatabaseError as exc:  # one line for known failures; a traceback only for bugs
-        print(f"dgarchive: error: {exc}", file=sys.stderr)
-        return 5
+    except Exception as exc:
+        # The store's errors, without importing the store (and SQLAlchemy) for the commands
+        # that never open a database (`extract`): a command that raised one imported it.
+        store = sys.modules.get("pipelines.store")
+        if store is not None and isinstance(exc, store.BadDatabaseUrlError):
+            print(f"dgarchive: error: {exc}", file=sys.stderr)
+            return 2
+        if store is not None and isinstance(exc, store.DatabaseError):
+            # One line for known failures; a traceback only for bugs.
+            print(f"dgarchive: error: {exc}", file=sys.stderr)
+            return 5
+        raise
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
 
 from pipelines.warc.location import capture_location, record_status
-from pipelines.warc.scan import Damage, RawRecord, scan
+from pipelines.warc.scan import Damage, RawRecord, digest_matches, scan
 
 # A crawl's site root as its warcinfo names it ("" for the canonical site) -> the function that
 # maps that crawl's fetch URLs to canonical URLs; ValueError for a root it refuses.
@@ -100,6 +101,8 @@ def read_warc(
             if isinstance(item, Damage):
                 yield item
                 continue
+            if _record_type(item.data) not in _READ_TYPES:
+                continue  # requests, resources: framed and verified by scan, never needed
             try:
                 record, payload = _parse(item, check_digests)
             except _BadRecord as exc:
@@ -184,16 +187,42 @@ class _BadRecord(Exception):
     """A framed record warcio cannot parse, or whose payload digest does not match."""
 
 
+# The record types read_warc yields or reads from; the others (request, resource,
+# conversion, continuation) are half the records of a crawl's file and are not parsed.
+_READ_TYPES = frozenset({"warcinfo", "metadata", "response", "revisit"})
+_WARC_TYPE = re.compile(rb"\r\nWARC-Type:[ \t]*([^\r\n]*)", re.IGNORECASE)
+
+
+def _record_type(data: bytes) -> str | None:
+    """The WARC-Type of a raw record, read from its header alone (None without one)."""
+    end = data.find(b"\r\n\r\n")
+    m = _WARC_TYPE.search(data, 0, end if end >= 0 else len(data))
+    return m.group(1).strip().decode("latin-1").lower() if m else None
+
+
 def _parse(raw: RawRecord, check_digests: bool) -> tuple[ArcWarcRecord, bytes]:
-    """The warcio record of a verified `RawRecord`, and its payload (block for non-HTTP)."""
-    it = ArchiveIterator(io.BytesIO(raw.data + b"\r\n\r\n"), check_digests=check_digests)
+    """The warcio record of a verified `RawRecord`, and its payload (block for non-HTTP).
+
+    scan() verified the block digest; the payload digest is checked here, once, on the
+    payload as read (warcio's own checking hashes the block a second time, line by line).
+    """
+    it = ArchiveIterator(io.BytesIO(raw.data + b"\r\n\r\n"), check_digests=False)
     try:
         record = next(iter(it))
         payload = record.raw_stream.read()
     except (ArchiveLoadFailed, StatusAndHeadersParserException, EOFError, ValueError) as exc:
         raise _BadRecord(f"malformed record: {exc}") from None
-    if check_digests and record.digest_checker.passed is False:
-        raise _BadRecord("digest mismatch: " + "; ".join(record.digest_checker.problems))
+    # As warcio checks: not a revisit's (it names the payload of the record revisited) nor
+    # a segment's (it is the whole payload's).
+    headers = record.rec_headers
+    if (
+        check_digests
+        and record.rec_type != "revisit"
+        and not headers.get_header("WARC-Segment-Number")
+    ):
+        digest = headers.get_header("WARC-Payload-Digest")
+        if digest and not digest_matches(digest, payload):
+            raise _BadRecord(f"digest mismatch: payload digest {digest[:60]} does not match")
     return record, payload
 
 

@@ -315,12 +315,12 @@ def _check_complete(header: bytes, block: bytes, end: int, refuse_truncated: boo
     if truncated is not None and refuse_truncated:
         raise _Refused(f"record marked WARC-Truncated: {truncated[:40] or 'unspecified'}", end)
     digest = fields.get("warc-block-digest")
-    if digest and not _digest_matches(digest, block):
+    if digest and not digest_matches(digest, block):
         raise _Refused(f"block digest mismatch ({digest[:60]})", end)
 
 
-def _digest_matches(digest: str, block: bytes) -> bool:
-    """False only for a digest that can be computed and differs; unknown algorithms pass."""
+def digest_matches(digest: str, block: bytes) -> bool:
+    """Whether `digest` (`algo:value`, base32 or hex) is that of `block`. False only for a digest that can be computed and differs; unknown algorithms pass."""
     algo, _, value = digest.partition(":")
     algo = algo.strip().lower().replace("-", "")
     try:
