@@ -220,3 +220,54 @@ def test_workers_share_the_postgresql_lock_and_a_single_crawl_is_refused(pg_data
             assert "aaaa1111" in str(exc.value)
     with DatabaseLock(pg_database_url, run_id="cccc3333-solo"):
         pass
+
+
+def test_workers_restarted_after_redis_comes_back_finish_the_same_run(pg_database_url, tmp_path):
+    """Redis (persistent: append-only file) stops mid-crawl: the workers exit 5 naming it, with
+    their WARCs closed; Redis and the workers start again, and the same run completes with
+    every article stored once."""
+    site = CountingSite(latency=0.05, articles=300, per_page=20).start()
+    server = RedisServer(tmp_path / "redis", persist=True).start()
+    try:
+        single = tmp_path / "single"
+        one = crawl_mirror(site.url, single / "archive", f"sqlite:///{single / 'db.sqlite'}")
+        assert one.returncode == 0, one.stderr[-3000:]
+        expected = records(dgarchive("export", "--db", f"sqlite:///{single / 'db.sqlite'}").stdout)
+        site.reset_log()
+
+        procs = [worker(site, tmp_path, pg_database_url, server.url, n) for n in range(2)]
+        deadline = time.monotonic() + 300
+        while len(site.requests_log) < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(p.poll() is None for p in procs), "the crawl ended before Redis was lost"
+        server.stop()
+        for rc, stderr in finish(procs, timeout=300):
+            assert rc == 5, stderr[-3000:]
+            assert "the frontier Redis at redis://127.0.0.1" in stderr
+        archive = tmp_path / "archive"
+        assert not [p.name for p in archive.iterdir() if p.name.endswith(".open")]
+        first_run = {json.loads((tmp_path / f"report{n}.json").read_text())["run_id"]
+                     for n in range(2)}  # fmt: skip
+        stored_before = len(records(dgarchive("export", "--db", pg_database_url).stdout))
+        assert 0 < stored_before < len(expected), "Redis was not lost mid-crawl"
+
+        server.start()  # same port and directory: the run's state comes back from the AOF
+        procs = [worker(site, tmp_path, pg_database_url, server.url, n) for n in (2, 3)]
+        for rc, stderr in finish(procs):
+            assert rc == 0, stderr[-3000:]
+    finally:
+        server.stop()
+        site.stop()
+    second_run = {json.loads((tmp_path / f"report{n}.json").read_text())["run_id"]
+                  for n in (2, 3)}  # fmt: skip
+    assert first_run == second_run and len(first_run) == 1  # resumed, not a new run
+    export = dgarchive("export", "--db", pg_database_url)
+    assert export.returncode == 0, export.stderr
+    lines = [json.loads(line)["url"] for line in export.stdout.splitlines() if line.strip()]
+    assert len(lines) == len(set(lines))  # each article stored once
+    assert records(export.stdout) == expected
+    check = subprocess.run(
+        [sys.executable, "-m", "warcio.cli", "check", *map(str, warc_files(archive))],
+        capture_output=True, text=True, cwd=REPO, env=_env(),
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout[-2000:]
