@@ -103,8 +103,10 @@ def crawl(workers: int, budget: bool, articles: int, latency: float) -> tuple[fl
     if any(codes):
         raise SystemExit(f"a worker failed: exit codes {codes}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    used = time.process_time() - cpu + sum(
-        getattr(after, f) - getattr(kids, f) for f in ("ru_utime", "ru_stime")
+    used = (
+        time.process_time()
+        - cpu
+        + sum(getattr(after, f) - getattr(kids, f) for f in ("ru_utime", "ru_stime"))
     )
     times = sorted(site.times)
     lo, hi = len(times) // 10, len(times) * 9 // 10
@@ -122,7 +124,10 @@ def main() -> None:
     for r in range(args.rounds):
         # Alternate the order: a neighbour's load spike should not always hit one case.
         for budget, n in cases if r % 2 == 0 else cases[::-1]:
-            got[budget, n].append(crawl(n, budget, args.articles, args.latency))
+            rate, cpu = crawl(n, budget, args.articles, args.latency)
+            got[budget, n].append((rate, cpu))
+            print(f"  round {r + 1} budget {'on ' if budget else 'off'} workers {n}: "
+                  f"{rate:.1f} pages/s", file=sys.stderr, flush=True)  # fmt: skip
     for budget in (False, True):
         base = statistics.median(rate for rate, _ in got[budget, 1])
         for n in (1, 2, 4):

@@ -200,7 +200,9 @@ def test_the_per_host_budget_holds_across_three_workers(redis_url, pg_database_u
                                  "FROM crawl_runs")).all()  # fmt: skip
     engine.dispose()
     assert len(rows) == 1 and rows[0].id == reports[0]["run_id"]
-    counters = rows[0].counters if isinstance(rows[0].counters, dict) else json.loads(rows[0].counters)
+    counters = (
+        rows[0].counters if isinstance(rows[0].counters, dict) else json.loads(rows[0].counters)
+    )
     assert len(counters["workers"]) == 3
     assert all(w["status"] == "finished" for w in counters["workers"].values())
     assert counters["new_articles"] == sum(r["new_articles"] for r in reports) > 100

@@ -53,7 +53,9 @@ def configure(settings: Any, frontier: Frontier) -> None:
     download_mw = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
     download_mw["crawler.distributed.budget.HostBudget"] = 960  # right before the download
     settings.set("DOWNLOADER_MIDDLEWARES", download_mw, priority="cmdline")
-    if settings.getbool("DISTRIBUTED_HOST_BUDGET", True) and settings.getbool("AUTOTHROTTLE_ENABLED"):
+    if settings.getbool("DISTRIBUTED_HOST_BUDGET", True) and settings.getbool(
+        "AUTOTHROTTLE_ENABLED"
+    ):
         # AutoThrottle's delay becomes the run's (HostBudget keeps it in Redis): a worker's
         # own AutoThrottle would aim at its target concurrency alone, N workers at N times it.
         settings.set("DISTRIBUTED_AUTOTHROTTLE", True, priority="cmdline")

@@ -65,7 +65,9 @@ class CrawlRuns:
                 with self._session() as s:
                     run = s.get(CrawlRun, run_id, with_for_update=worker is not None)
                     if run is None:
-                        run = CrawlRun(id=run_id, started_at=datetime.now(UTC), args={}, counters={})
+                        run = CrawlRun(
+                            id=run_id, started_at=datetime.now(UTC), args={}, counters={}
+                        )
                         s.add(run)
                     if worker is None:
                         run.finished_at = datetime.now(UTC)
