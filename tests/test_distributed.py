@@ -182,3 +182,31 @@ def test_workers_finishing_at_once_sum_into_one_run_row(db_url):
     for each in stores:
         each.engine.dispose()
     engine.dispose()
+
+
+def test_workers_of_one_run_starting_at_once_all_share_the_archive_lock(tmp_path):
+    """Taking the lock shared goes through a moment of holding it exclusive (flock converts
+    by dropping, then taking): a worker of the same run caught in that gap waits, it is not
+    refused (seen in the scaling bench: 4 workers started together, one exited 3)."""
+    for attempt in range(20):
+        path = tmp_path / f"lock{attempt}"
+        barrier = threading.Barrier(6)
+        locks, errors = [], []
+
+        def take(path=path, barrier=barrier, locks=locks, errors=errors):
+            barrier.wait(30)
+            try:
+                locks.append(RunLock(path, run_id="r1", shared=True).acquire())
+            except LockHeldError as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=take) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        assert len(locks) == 6
+        for lock in locks:
+            lock.release()
+        assert path.read_text() == ""
