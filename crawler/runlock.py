@@ -135,7 +135,8 @@ class RunLock:
             raise LockHeldError(self.path, holder) from None
         try:
             previous = _parse_holder(_read_fd(fd))
-            if previous is not None:
+            same_run = previous and previous.get("shared") and previous.get("run_id") == self.run_id
+            if previous is not None and not (self.shared and same_run):
                 self.taken_over = previous
                 logger.warning(
                     "taking over stale lock %s left by a crawl that did not finish: %s",
@@ -153,9 +154,10 @@ class RunLock:
                 self.holder["shared"] = True
             _write_fd(fd, json.dumps(self.holder, ensure_ascii=False) + "\n")
             if self.shared:
-                # Not atomic (flock drops, then takes): a crawl slipping into the gap holds
-                # it exclusive and this worker is refused, which is the safe side.
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                # Not atomic (flock drops, then takes): another process may slip into the
+                # gap and hold it exclusive. A worker of this same run only writes its record
+                # and shares it too, so wait for that; anything else refuses this worker.
+                self._downgrade(fd)
         except OSError as exc:
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
@@ -167,14 +169,30 @@ class RunLock:
         self._fd = fd
         return self
 
+    def _downgrade(self, fd: int) -> None:
+        """Take the lock shared; while a worker of this run holds it exclusive for a moment
+        (writing its record, or between its two flock calls), wait up to 2 s."""
+        for _ in range(100):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
+                    raise
+                holder = _parse_holder(_read_fd(fd))
+                if holder and not (holder.get("shared") and holder.get("run_id") == self.run_id):
+                    raise
+                time.sleep(0.02)
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+
     def _join_shared(self, fd: int) -> bool:
         """Take the lock shared if it is held shared by workers of this same run."""
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            self._downgrade(fd)
         except OSError as exc:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
                 raise
-            return False  # a single crawl holds it exclusive
+            return False  # a single crawl (or another run) holds it exclusive
         holder = self._read_locked_holder(fd)
         if holder and holder.get("shared") and holder.get("run_id") == self.run_id:
             self.holder = holder

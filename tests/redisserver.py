@@ -1,5 +1,7 @@
-"""A throwaway Redis server for tests: Debian's `redis-server` on a free 127.0.0.1 port, no
-persistence, stopped by the test that started it. Skips (or fails under CI) without it."""
+"""A throwaway Redis server for tests: Debian's `redis-server` on a free 127.0.0.1 port, stopped
+by the test that started it. Skips (or fails under CI) without it. No persistence unless
+`persist=True`: then every write goes to an append-only file in `directory` before Redis
+answers, so a server stopped and started again (same port, same directory) has lost nothing."""
 
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from tests.pg import free_port
 
 
 class RedisServer:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, persist: bool = False) -> None:
         self.directory = directory
+        self.persist = persist
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
@@ -32,9 +35,11 @@ class RedisServer:
                 pytest.fail("redis-server is required under CI (.ci/run installs it)")
             pytest.skip("redis-server not found: apt-get install redis-server")
         self.directory.mkdir(parents=True, exist_ok=True)
+        durability = ["--appendonly", "yes", "--appendfsync", "always"] if self.persist else [
+            "--appendonly", "no"]  # fmt: skip
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
+             *durability, "--dir", str(self.directory)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + timeout

@@ -31,12 +31,14 @@ class CountingSite(MockSite):
         self.latency = latency
         self.active = 0
         self.peak = 0
+        self.spans: list[tuple[float, float]] = []  # (start, end) of each request served
         self._count_lock = threading.Lock()
 
     def _resource(self, path: str):
         with self._count_lock:
             self.active += 1
             self.peak = max(self.peak, self.active)
+        start = time.monotonic()
         try:
             if self.latency:
                 time.sleep(self.latency)
@@ -44,6 +46,12 @@ class CountingSite(MockSite):
         finally:
             with self._count_lock:
                 self.active -= 1
+                self.spans.append((start, time.monotonic()))
+
+    def mean_concurrency(self) -> float:
+        """Requests in flight on average from the first start to the last end."""
+        busy = sum(end - start for start, end in self.spans)
+        return busy / (max(e for _, e in self.spans) - min(s for s, _ in self.spans))
 
 
 @pytest.fixture
@@ -134,7 +142,8 @@ def test_three_workers_one_killed_lose_nothing_and_match_a_single_crawl(
     assert merged.returncode == 0, merged.stderr
     summary = json.loads(merged.stdout)
     assert summary["workers"] == 2 and summary["run_id"] == reports[0]["run_id"]
-    assert summary["host_budget"] == {"enabled": True, "concurrency": 8, "delay": 0.0}
+    assert summary["host_budget"] == {
+        "enabled": True, "concurrency": 8, "delay": 0.0, "autothrottle": None}  # fmt: skip
     # Fetched twice: at most the killed worker's leases (in flight, or parsed but not yet
     # committed to the database), which the others put back in the queue.
     assert 0 < summary["requeued"]
@@ -180,6 +189,49 @@ def test_the_per_host_budget_holds_across_three_workers(redis_url, pg_database_u
     assert site.peak == 2  # each worker alone would send 8 at once
     reports = [json.loads((tmp_path / f"report{n}.json").read_text()) for n in range(3)]
     assert sum(r["requests"] for r in reports) == len(site.requests_log)
+    # The run's one row in the database sums the three workers (not the last one's alone).
+    from sqlalchemy import text
+
+    from pipelines.store import make_engine
+
+    engine = make_engine(pg_database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, status, started_at, finished_at, counters "
+                                 "FROM crawl_runs")).all()  # fmt: skip
+    engine.dispose()
+    assert len(rows) == 1 and rows[0].id == reports[0]["run_id"]
+    counters = (
+        rows[0].counters if isinstance(rows[0].counters, dict) else json.loads(rows[0].counters)
+    )
+    assert len(counters["workers"]) == 3
+    assert all(w["status"] == "finished" for w in counters["workers"].values())
+    assert counters["new_articles"] == sum(r["new_articles"] for r in reports) > 100
+    assert rows[0].status == "finished" and rows[0].started_at <= rows[0].finished_at
+
+
+def test_autothrottle_aims_at_its_target_across_three_workers(redis_url, pg_database_url, tmp_path):
+    """AutoThrottle on (target 1 request in flight): three workers together keep about one
+    request in flight, not one each, and the report records the shared delay."""
+    site = CountingSite(latency=0.2, articles=60, per_page=20).start()
+    at = ["-s", "AUTOTHROTTLE_ENABLED=True", "-s", "AUTOTHROTTLE_TARGET_CONCURRENCY=1",
+          "-s", "AUTOTHROTTLE_START_DELAY=0.2"]  # fmt: skip
+    try:
+        procs = [worker(site, tmp_path, pg_database_url, redis_url, n, *at) for n in range(3)]
+        results = finish(procs)
+    finally:
+        site.stop()
+    for rc, stderr in results:
+        assert rc == 0, stderr[-3000:]
+    assert len(site.spans) > 80
+    # One worker's own AutoThrottle each would make it about 3.
+    assert site.mean_concurrency() < 1.6, site.mean_concurrency()
+    reports = [json.loads((tmp_path / f"report{n}.json").read_text()) for n in range(3)]
+    assert sum(r["requests"] for r in reports) == len(site.requests_log)
+    summary = json.loads(dgarchive("run-report", "--frontier", redis_url).stdout)
+    budget = summary["host_budget"]["autothrottle"]
+    assert budget["target_concurrency"] == 1.0 and budget["start_delay"] == 0.2
+    host = site.url.split("/")[2]
+    assert budget["delays"][host] >= 0.2  # about the latency over the target
 
 
 def test_redis_lost_mid_crawl_stops_workers_with_exit_5_and_closed_warcs(pg_database_url, tmp_path):
@@ -220,3 +272,54 @@ def test_workers_share_the_postgresql_lock_and_a_single_crawl_is_refused(pg_data
             assert "aaaa1111" in str(exc.value)
     with DatabaseLock(pg_database_url, run_id="cccc3333-solo"):
         pass
+
+
+def test_workers_restarted_after_redis_comes_back_finish_the_same_run(pg_database_url, tmp_path):
+    """Redis (persistent: append-only file) stops mid-crawl: the workers exit 5 naming it, with
+    their WARCs closed; Redis and the workers start again, and the same run completes with
+    every article stored once."""
+    site = CountingSite(latency=0.05, articles=300, per_page=20).start()
+    server = RedisServer(tmp_path / "redis", persist=True).start()
+    try:
+        single = tmp_path / "single"
+        one = crawl_mirror(site.url, single / "archive", f"sqlite:///{single / 'db.sqlite'}")
+        assert one.returncode == 0, one.stderr[-3000:]
+        expected = records(dgarchive("export", "--db", f"sqlite:///{single / 'db.sqlite'}").stdout)
+        site.reset_log()
+
+        procs = [worker(site, tmp_path, pg_database_url, server.url, n) for n in range(2)]
+        deadline = time.monotonic() + 300
+        while len(site.requests_log) < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(p.poll() is None for p in procs), "the crawl ended before Redis was lost"
+        server.stop()
+        for rc, stderr in finish(procs, timeout=300):
+            assert rc == 5, stderr[-3000:]
+            assert "the frontier Redis at redis://127.0.0.1" in stderr
+        archive = tmp_path / "archive"
+        assert not [p.name for p in archive.iterdir() if p.name.endswith(".open")]
+        first_run = {json.loads((tmp_path / f"report{n}.json").read_text())["run_id"]
+                     for n in range(2)}  # fmt: skip
+        stored_before = len(records(dgarchive("export", "--db", pg_database_url).stdout))
+        assert 0 < stored_before < len(expected), "Redis was not lost mid-crawl"
+
+        server.start()  # same port and directory: the run's state comes back from the AOF
+        procs = [worker(site, tmp_path, pg_database_url, server.url, n) for n in (2, 3)]
+        for rc, stderr in finish(procs):
+            assert rc == 0, stderr[-3000:]
+    finally:
+        server.stop()
+        site.stop()
+    second_run = {json.loads((tmp_path / f"report{n}.json").read_text())["run_id"]
+                  for n in (2, 3)}  # fmt: skip
+    assert first_run == second_run and len(first_run) == 1  # resumed, not a new run
+    export = dgarchive("export", "--db", pg_database_url)
+    assert export.returncode == 0, export.stderr
+    lines = [json.loads(line)["url"] for line in export.stdout.splitlines() if line.strip()]
+    assert len(lines) == len(set(lines))  # each article stored once
+    assert records(export.stdout) == expected
+    check = subprocess.run(
+        [sys.executable, "-m", "warcio.cli", "check", *map(str, warc_files(archive))],
+        capture_output=True, text=True, cwd=REPO, env=_env(),
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout[-2000:]

@@ -1,5 +1,5 @@
 """The Scrapy side of a distributed crawl: scrapy-redis's scheduler with leases, seeding once,
-the shared per-host budget, heartbeats and the idle exit. `configure()` wires them in.
+heartbeats and the idle exit. `configure()` wires them in.
 
 scrapy-redis pops a request and forgets it; `LeasingScheduler` pops it into a lease
 (crawler/distributed/frontier.py) that is dropped once the request's callback output is
@@ -15,19 +15,18 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy_redis.scheduler import Scheduler
 
+from crawler.distributed.budget import SLOT
 from crawler.distributed.frontier import Frontier, FrontierError, shown
 from pipelines.database import DatabasePipeline
 
 log = logging.getLogger(__name__)
 
 LEASE = "dgarchive_lease"
-SLOT = "dgarchive_host_slot"
 REASON_FRONTIER_LOST = "db_frontier_lost"  # exit 5, with a message naming Redis
 
 
@@ -52,8 +51,15 @@ def configure(settings: Any, frontier: Frontier) -> None:
     spider_mw["crawler.distributed.components.LeaseRelease"] = 1  # outermost: sees the end
     settings.set("SPIDER_MIDDLEWARES", spider_mw, priority="cmdline")
     download_mw = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
-    download_mw["crawler.distributed.components.HostBudget"] = 960  # right before the download
+    download_mw["crawler.distributed.budget.HostBudget"] = 960  # right before the download
     settings.set("DOWNLOADER_MIDDLEWARES", download_mw, priority="cmdline")
+    if settings.getbool("DISTRIBUTED_HOST_BUDGET", True) and settings.getbool(
+        "AUTOTHROTTLE_ENABLED"
+    ):
+        # AutoThrottle's delay becomes the run's (HostBudget keeps it in Redis): a worker's
+        # own AutoThrottle would aim at its target concurrency alone, N workers at N times it.
+        settings.set("DISTRIBUTED_AUTOTHROTTLE", True, priority="cmdline")
+        settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
     pipelines = dict(settings.getdict("ITEM_PIPELINES"))
     order = pipelines.pop("pipelines.database.DatabasePipeline", None)
     if order is not None:
@@ -232,6 +238,16 @@ class LeasedDatabasePipeline(DatabasePipeline):
                 frontier.release(lease)  # --no-db: nothing to wait for
         return await super().process_item(item)
 
+    async def _in_worker(self, fn: Any, *args: Any) -> Any:
+        from pipelines.store.writerprocess import writer_finish
+
+        if fn is writer_finish and self.frontier is not None:
+            # The run's row sums every worker's counters (pipelines/store/runs.py) rather
+            # than keeping the last one to finish.
+            token, run_id, status, counters = args
+            args = (token, run_id, status, {**counters, "worker_id": self.frontier.worker_id})
+        return await super()._in_worker(fn, *args)
+
     def _submit(self) -> None:
         pending = len(self._pending)
         super()._submit()
@@ -249,60 +265,6 @@ class LeasedDatabasePipeline(DatabasePipeline):
                         log.warning("could not drop %d leases: %s", len(leases), exc)
 
             fut.add_done_callback(committed)
-
-
-class HostBudget:
-    """One politeness budget per host for the whole run, held in Redis.
-
-    At most DISTRIBUTED_HOST_CONCURRENCY requests at once to a host across all workers, and
-    DISTRIBUTED_HOST_DELAY seconds between two starts (defaults: CONCURRENT_REQUESTS_PER_DOMAIN
-    and DOWNLOAD_DELAY). A slot of a killed worker expires after DOWNLOAD_TIMEOUT + 30 s.
-    DISTRIBUTED_HOST_BUDGET = False lifts it (each worker keeps its own Scrapy limits).
-    """
-
-    def __init__(self, crawler: Any) -> None:
-        s = crawler.settings
-        self.frontier = frontier_of(crawler)
-        self.enabled = s.getbool("DISTRIBUTED_HOST_BUDGET", True)
-        self.concurrency = s.getint("DISTRIBUTED_HOST_CONCURRENCY") or s.getint(
-            "CONCURRENT_REQUESTS_PER_DOMAIN"
-        )
-        delay = s.get("DISTRIBUTED_HOST_DELAY")
-        self.delay = float(delay) if delay not in (None, "") else s.getfloat("DOWNLOAD_DELAY")
-        self.lease = s.getfloat("DOWNLOAD_TIMEOUT", 180) + 30
-        budget = {"enabled": self.enabled, "concurrency": self.concurrency, "delay": self.delay}
-        crawler.stats.set_value("distributed/host_budget", budget)
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> HostBudget:
-        return cls(crawler)
-
-    async def process_request(self, request: Any, spider: Any = None) -> None:
-        if not self.enabled:
-            return
-        from scrapy.utils.defer import deferred_to_future
-        from twisted.internet import reactor
-        from twisted.internet.task import deferLater
-
-        host = urlsplit(request.url).netloc
-        while True:
-            token, wait = self.frontier.take_slot(host, self.concurrency, self.delay, self.lease)
-            if token:
-                request.meta[SLOT] = (host, token)
-                return
-            await deferred_to_future(deferLater(reactor, wait, lambda: None))
-
-    def _free(self, request: Any) -> None:
-        slot = request.meta.pop(SLOT, None)
-        if slot:
-            self.frontier.free_slot(*slot)
-
-    def process_response(self, request: Any, response: Any, spider: Any = None) -> Any:
-        self._free(request)
-        return response
-
-    def process_exception(self, request: Any, exception: BaseException, spider: Any = None) -> None:
-        self._free(request)
 
 
 class Coordinator:

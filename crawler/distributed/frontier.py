@@ -11,8 +11,9 @@ Keys, all under `dgarchive:`:
 - `:lease:data|owner|score` (hashes by lease id): a request popped by a worker stays leased
   until its callback's output has been queued. When the owner's heartbeat expires (killed,
   frozen, cut off), any other worker gives the lease back to the queue: no request is lost.
-- `:host:<host>:slots` (sorted set of slot tokens by deadline) and `:host:<host>:next` (the
-  earliest start of the next request, ms): the politeness budget of the whole run.
+- `:host:<host>:slots` (sorted set of slot tokens by deadline), `:host:<host>:next` (the
+  earliest start of the next request, ms) and `:host:<host>:delay` (AutoThrottle's delay, ms,
+  adjusted by every worker's answers): the politeness budget of the whole run.
 """
 
 from __future__ import annotations
@@ -64,21 +65,35 @@ end
 return n
 """
 
-# A slot of the host's budget: at most ARGV[1] requests at once, each start at least ARGV[2]
-# ms after the previous one. Returns the slot token, or the ms to wait before asking again.
+# A slot of the host's budget: at most ARGV[1] requests at once, each start at least the
+# host's delay after the previous one: ARGV[2] ms, or (ARGV[5] == '1', AutoThrottle) the
+# delay kept in KEYS[3], ARGV[2] until the first answer. Returns {1, 0} (the slot ARGV[4] is
+# taken until ARGV[3] ms from now), or {0, ms to wait before asking again}.
 _TAKE_SLOT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, 50}
-end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return {0, 50} end
 local nxt = tonumber(redis.call('GET', KEYS[2]) or '0')
 if now < nxt then return {0, nxt - now} end
+local delay = tonumber(ARGV[2])
+if ARGV[5] == '1' then delay = tonumber(redis.call('GET', KEYS[3]) or ARGV[2]) end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[4])
-redis.call('SET', KEYS[2], now + tonumber(ARGV[2]), 'PX', tonumber(ARGV[2]) + 1000)
+redis.call('SET', KEYS[2], now + delay, 'PX', math.floor(delay) + 1000)
 return {1, 0}
+"""
+
+# AutoThrottle's delay adjustment (scrapy.extensions.throttle), on the run's delay of a host:
+# aim at a delay of latency / target concurrency, half way each answer, within [min, max];
+# a non-200 answer never lowers it. ARGV: latency, target, min, max, start (ms), ok (1/0).
+_ADJUST_DELAY = """
+local old = tonumber(redis.call('GET', KEYS[1]) or ARGV[5])
+local target = tonumber(ARGV[1]) / tonumber(ARGV[2])
+local new = math.max(target, (old + target) / 2)
+new = math.min(math.max(tonumber(ARGV[3]), new), tonumber(ARGV[4]))
+if ARGV[6] ~= '1' and new <= old then return tostring(old) end
+redis.call('SET', KEYS[1], tostring(new))
+return tostring(new)
 """
 
 
@@ -139,6 +154,7 @@ class Frontier:
         self._pop = self.redis.register_script(_POP_LEASE)
         self._return = self.redis.register_script(_RETURN_LEASES)
         self._slot = self.redis.register_script(_TAKE_SLOT)
+        self._adjust = self.redis.register_script(_ADJUST_DELAY)
 
     # -- keys ---------------------------------------------------------------------------
 
@@ -252,17 +268,37 @@ class Frontier:
     # -- politeness budget --------------------------------------------------------------
 
     def take_slot(
-        self, host: str, concurrency: int, delay: float, lease: float
+        self, host: str, concurrency: int, delay: float, lease: float, *, adaptive: bool = False
     ) -> tuple[str | None, float]:
-        """A slot token for one request to `host`, or (None, seconds to wait)."""
+        """A slot token for one request to `host`, or (None, seconds to wait). `delay` is the
+        time between two starts; `adaptive`: the host's AutoThrottle delay once one is kept."""
         token = uuid.uuid4().hex
-        keys = [self.key(f"host:{host}:slots"), self.key(f"host:{host}:next")]
+        keys = [self.key(f"host:{host}:slots"), self.key(f"host:{host}:next"),
+                self.key(f"host:{host}:delay")]  # fmt: skip
         got, wait_ms = self._slot(keys=keys, args=[concurrency, int(delay * 1000),
-                                  int(lease * 1000), token])  # fmt: skip
+                                  int(lease * 1000), token, int(adaptive)])  # fmt: skip
         return (token, 0.0) if got else (None, max(int(wait_ms), 10) / 1000)
 
     def free_slot(self, host: str, token: str) -> None:
         self.redis.zrem(self.key(f"host:{host}:slots"), token)
+
+    def adjust_delay(
+        self, host: str, latency: float, target: float, bounds: tuple[float, float, float], ok: bool
+    ) -> float:
+        """Fold one answer's latency into the host's shared AutoThrottle delay (seconds);
+        `bounds` is (min, max, start) delay."""
+        low, high, start = (int(x * 1000) for x in bounds)
+        new = self._adjust(keys=[self.key(f"host:{host}:delay")],
+                           args=[latency * 1000, target, low, high, start, int(ok)])  # fmt: skip
+        return float(new) / 1000
+
+    def host_delays(self) -> dict[str, float]:
+        """The shared AutoThrottle delay of each host (seconds), for the report."""
+        out = {}
+        for key in self.redis.scan_iter(match=self.key("host:*:delay")):
+            host = key.decode()[len(self.key("host:")) : -len(":delay")]
+            out[host] = round(float(self.redis.get(key) or 0) / 1000, 3)
+        return out
 
     # -- the end of a run ---------------------------------------------------------------
 

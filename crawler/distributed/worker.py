@@ -92,6 +92,9 @@ def publish_report(frontier: Frontier, crawler: Any) -> None:
     report["host_budget"] = stats.get("distributed/host_budget")
     report["requeued"] = int(stats.get("distributed/requeued", 0))
     try:
+        if (report["host_budget"] or {}).get("autothrottle"):
+            # The run's AutoThrottle delay per host when this worker ended.
+            report["host_budget"]["autothrottle"]["delays"] = frontier.host_delays()
         frontier.save_report(report)
     except Exception as exc:  # noqa: BLE001 - Redis gone: the local report still stands
         log.error("could not store the report in the frontier %s: %s", shown(frontier.url), exc)
