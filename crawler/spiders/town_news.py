@@ -122,6 +122,13 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
         if spider._known is None and spider.incremental and s.getbool("DB_ENABLED", True):
             spider._known = load_known(s.get("DB_URL"))
         spider.known = spider._known or {}
+        # Fetch URLs of list pages this spider has already asked for. A page bar that links
+        # every page number would otherwise make every list page yield a request for every
+        # other one, each walking the spider middlewares and the scheduler before the
+        # duplicate filter drops it: O(list pages²). Only an optimisation: the scheduler's
+        # duplicate filter (Redis's in the distributed mode, shared by all workers) still
+        # decides; this set only keeps one process from asking twice.
+        spider.listed: set[str] = set()
         spider.held = set()  # fetch URLs of responses the archive holds from earlier runs
         if spider.requisites and spider.incremental and spider.archive_required:
             spider.held = held_uris(s.get("WARC_DIR") or "archive")
@@ -215,9 +222,16 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
             pages = [listing.next_url]
         else:
             pages = []
+        self.listed.add(self.sitemap.to_fetch(response.url))
         for page in self._capped(response.url, "list page links", pages):
-            if self._in_column(page, column) and page_number(page) > 0:
-                yield self._request(self.sitemap.to_fetch(page), self.parse_listing, column)
+            if not (self._in_column(page, column) and page_number(page) > 0):
+                continue
+            fetch = self.sitemap.to_fetch(page)
+            if fetch in self.listed:
+                self.crawler.stats.inc_value("crawl/list_pages_seen")
+                continue
+            self.listed.add(fetch)
+            yield self._request(fetch, self.parse_listing, column)
         if self.requisites:
             requisites = self._capped(response.url, "page requisites", listing.requisite_urls)
             yield from self._requisites(requisites, column.path)
