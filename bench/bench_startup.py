@@ -46,9 +46,7 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def first_request_seconds(
-    site: MockSite, work: Path, extra: list[str]
-) -> tuple[float, float, str]:
+def first_request_seconds(site: MockSite, work: Path, extra: list[str]) -> tuple[float, float, str]:
     site.reset_log()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DGARCHIVE_")}
     env["PYTHONPATH"] = str(REPO)
