@@ -134,3 +134,22 @@ def test_a_real_crawl_schedules_each_list_page_once(full_bar_site, tmp_path):
     assert int(stats["crawl/list_pages_seen"]) > len(lists) * 10
     # What still reaches the duplicate filter is not the page bar's doing.
     assert int(stats.get("dupefilter/filtered", 0)) < len(lists)
+
+
+def test_without_revisits_the_known_articles_are_only_their_urls(tmp_path):
+    """An incremental crawl that revisits nothing only asks whether a URL is known: it
+    holds the set of URLs, not a dict of capture details per article (issue 15, memory)."""
+    from crawler.spiders.revisits import load_known
+    from pipelines import store as db
+    from pipelines.store import RecordStore
+    from tests.conftest_db import plain_record
+
+    url = f"sqlite:///{tmp_path / 'k.sqlite'}"
+    assert load_known(url, captures=False) == set()  # no schema yet
+    db.upgrade(url)
+    with RecordStore(url) as writer:
+        writer.save([plain_record(n) for n in range(1, 6)], None)
+    full = load_known(url)
+    urls = load_known(url, captures=False)
+    assert isinstance(full, dict) and isinstance(urls, set)
+    assert len(urls) == 5 and urls == set(full)

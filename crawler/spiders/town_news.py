@@ -85,7 +85,7 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
         column: str | list[str] | None = None,
         site_root: str | None = None,
         full: bool | str = False,
-        known: dict[str, dict] | None = None,
+        known: dict[str, dict] | set[str] | None = None,
         towns_file: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -120,7 +120,8 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
         spider.max_links = s.getint("CRAWL_MAX_LINKS_PER_PAGE", 1000)
         report_dropped_redirects(crawler)
         if spider._known is None and spider.incremental and s.getbool("DB_ENABLED", True):
-            spider._known = load_known(s.get("DB_URL"))
+            # Without revisits only membership is asked: the URLs, not their captures.
+            spider._known = load_known(s.get("DB_URL"), captures=spider.revisit_days >= 0)
         spider.known = spider._known or {}
         # Fetch URLs of list pages this spider has already asked for. A page bar that links
         # every page number would otherwise make every list page yield a request for every
