@@ -115,14 +115,16 @@ def bare_crawl(url: str, work: Path) -> dict:
     return {**json.loads(stats.read_text()), "wall": wall, "cpu": cpu, "rss": rss}
 
 
-def timing(sizes: list[int], rounds: int, tmp: Path) -> None:
+def timing(
+    sizes: list[int], rounds: int, tmp: Path, kinds: tuple[str, ...] = ("project", "bare")
+) -> None:
     runs: dict[int, dict[str, list[dict]]] = {}
     for size in sizes:
         mirror, url = start_mirror(size)
-        runs[size] = {"project": [], "bare": []}
+        runs[size] = {kind: [] for kind in kinds}
         try:
             for rnd in range(rounds):
-                order = ("project", "bare") if rnd % 2 == 0 else ("bare", "project")
+                order = kinds if rnd % 2 == 0 else kinds[::-1]
                 for kind in order:
                     work = tmp / f"{kind}-{size}-{rnd}"
                     work.mkdir()
@@ -147,6 +149,8 @@ def timing(sizes: list[int], rounds: int, tmp: Path) -> None:
     def med(size: int, kind: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[size][kind])
 
+    if set(kinds) != {"project", "bare"}:
+        return
     for size in sizes:
         # Pages per second of each, in wall time and per CPU second: the ratio project/bare.
         ratio = {
@@ -204,12 +208,13 @@ def main() -> None:
     )
     ap.add_argument("--sizes", default="2000,20000", help="article counts to time ('' = none)")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--kinds", default="project,bare", help="which crawls to time")
     ap.add_argument("--memory", default="2000,50000", help="article counts for peak RSS")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     with tempfile.TemporaryDirectory(prefix="dgbench-large-") as tmp:
         if sizes:
-            timing(sizes, args.rounds, Path(tmp))
+            timing(sizes, args.rounds, Path(tmp), tuple(args.kinds.split(",")))
         mem = [int(s) for s in args.memory.split(",") if s]
         if mem:
             memory(mem, Path(tmp))
