@@ -12,6 +12,7 @@ for name in (
     "bench.bench_reindex",
     "bench.bench_distributed",
     "bench.bench_search",
+    "bench.bench_startup",
 ):
     print(f"== {name}", flush=True)
     sys.argv = [name]

@@ -1,4 +1,8 @@
-"""Baseline for bench_crawl: a bare Scrapy spider that follows the same links, writes nothing."""
+"""Baseline for bench_crawl: a bare Scrapy spider that follows the same links, writes nothing.
+
+`-a once=1` (bench_large): ask for each list page once, as the project's spider does,
+rather than leaving every page bar's repeats to the duplicate filter; the default keeps
+bench_crawl's baseline as it was."""
 
 from __future__ import annotations
 
@@ -15,8 +19,10 @@ PAGE = re.compile(r"/index(_\d+)?\.html$")
 class BareSpider(scrapy.Spider):
     name = "bare"
 
-    def __init__(self, root: str, columns: str, stats_file: str, **kw):
+    def __init__(self, root: str, columns: str, stats_file: str, once: str = "", **kw):
         super().__init__(**kw)
+        self.once = once not in ("", "0")
+        self.listed: set[str] = set()
         self.root = root.rstrip("/") + "/"
         self.column_paths = columns.split(",")
         self.stats_file = stats_file
@@ -38,17 +44,23 @@ class BareSpider(scrapy.Spider):
                 continue
             if POST.search(url):
                 yield scrapy.Request(url, callback=self.parse_article)
-            elif PAGE.search(url):
+            elif PAGE.search(url) and self._first(url):
                 yield scrapy.Request(url, callback=self.parse_list, cb_kwargs={"path": path})
         for m in re.finditer(r"createPageHTML\([^,]*,\s*(\d+)", response.text):
             for n in range(2, int(m.group(1)) + 1):
-                yield scrapy.Request(
-                    f"{self.root}{path}index_{n}.html",
-                    callback=self.parse_list,
-                    cb_kwargs={"path": path},
-                )
+                url = f"{self.root}{path}index_{n}.html"
+                if self._first(url):
+                    yield scrapy.Request(url, callback=self.parse_list, cb_kwargs={"path": path})
         for src in response.css("link[rel=stylesheet]::attr(href), img::attr(src)").getall():
             yield scrapy.Request(self._local(response.urljoin(src)), callback=self.ignore)
+
+    def _first(self, url):
+        if not self.once:
+            return True
+        if url in self.listed:
+            return False
+        self.listed.add(url)
+        return True
 
     def parse_article(self, response):
         for src in response.css("img::attr(src)").getall():

@@ -63,16 +63,27 @@ class RevisitMixin:
             yield request.replace(dont_filter=True)
 
 
-def load_known(db_url: str | None) -> dict[str, dict]:
-    """Stored articles and their last capture, for the incremental crawl."""
+def load_known(db_url: str | None, *, captures: bool = True) -> dict[str, dict] | set[str]:
+    """Stored articles and their last capture, for the incremental crawl.
+
+    `captures=False` (no revisits asked for): only the set of their URLs. The crawl then
+    only asks whether a URL is known, and a dict of capture details per article costs
+    about 1.5 KB each, 75 MB for 50,000 articles, held for the whole run."""
     if not db_url:
-        return {}
+        return {} if captures else set()
     from pipelines.store import RecordStore, make_engine, schema_state
 
     engine = make_engine(db_url)
     try:
         if schema_state(engine) == "empty":
-            return {}
+            return {} if captures else set()
+        if not captures:
+            from sqlalchemy import select
+
+            from pipelines.store.models import Article
+
+            with engine.connect() as conn:
+                return set(conn.scalars(select(Article.url)))
         return RecordStore(engine).known_articles()
     finally:
         engine.dispose()

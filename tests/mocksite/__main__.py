@@ -21,10 +21,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-page", type=int, default=20, help="list items per page")
     parser.add_argument("--faults", action="store_true", help="link the fault pages")
     parser.add_argument("--seed", type=int, default=0, help="content seed")
+    parser.add_argument(
+        "--full-page-bar", action="store_true",
+        help="tshj's page bar links every page number (not a window of ten)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cache-limit", type=int, default=None,
+        help="keep at most N rendered bodies (default: all)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-log", action="store_true", help="keep no request log nor bodies sent (large runs)"
+    )
     args = parser.parse_args(argv)
 
     site = MockSite(
-        articles=args.articles, per_page=args.per_page, faults=args.faults, seed=args.seed
+        articles=args.articles,
+        per_page=args.per_page,
+        faults=args.faults,
+        seed=args.seed,
+        full_page_bar=args.full_page_bar,
+        cache_limit=args.cache_limit,
+        log=not args.no_log,
     )
     site.start(port=args.port)
     print(f"mocksite serving at {site.url}", flush=True)

@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formatdate, parsedate_to_datetime
@@ -154,6 +155,12 @@ class MockSite:
     `articles` is the total number of live articles (the three seed pages included),
     split ~75/25 between houjie/cjjs/tshj/ and houjie/xwzx/zhxw/; `per_page` list items per
     page; `faults` links the fault pages from tshj page 1; `seed` fixes all content.
+
+    For large mirrors (benchmarks): `full_page_bar` makes tshj's page bar link every page
+    number, not a window of ten (zhxw's `createPageHTML` bar names them all anyway);
+    `cache_limit` keeps at most that many rendered bodies (least recently used go, and are
+    rendered again, identically, when asked for); `log=False` keeps neither `requests_log`
+    nor `body_sent`, which otherwise grow with every request.
     """
 
     def __init__(
@@ -163,6 +170,10 @@ class MockSite:
         faults: bool = False,
         seed: int = 0,
         slow_seconds: float = 2.0,
+        *,
+        full_page_bar: bool = False,
+        cache_limit: int | None = None,
+        log: bool = True,
     ):
         if per_page < 1:
             raise ValueError("per_page must be at least 1")
@@ -172,7 +183,10 @@ class MockSite:
         self.slow_seconds = slow_seconds
         self._lock = threading.RLock()
         self._catalogue = Catalogue(articles, seed)
-        self._cache: dict[str, Resource] = {}
+        self.full_page_bar = full_page_bar
+        self.cache_limit = cache_limit
+        self.log = log
+        self._cache: OrderedDict[str, Resource] = OrderedDict()
         self._log_lock = threading.Lock()
         self.requests_log: list[tuple[str, str, HeaderDict]] = []
         self._sent: dict[str, bytes] = {}
@@ -237,7 +251,7 @@ class MockSite:
             a.revision += 1
             now = datetime.now(CHINA).replace(microsecond=0)
             a.modified = max(a.last_modified + timedelta(seconds=60), now)
-            self._cache = {}
+            self._cache = OrderedDict()
             return a.url
 
     def articles(self, column: str | None = None) -> list[Article]:
@@ -335,16 +349,24 @@ class MockSite:
                 paths[a.path] = ("post", a)
         self._paths = paths
         self._images = imgs
-        self._cache = {}
+        # Each column's live articles, newest first: a list page is one slice of them.
+        self._live = {column: cat.live(column) for column in LIST_COLUMNS}
+        self._cache = OrderedDict()
 
     def _pages(self, column: str) -> int:
         n = sum(1 for a in self._catalogue.articles.values() if a.column == column)
         return max(1, math.ceil(n / self.per_page))
 
     def _record(self, method: str, raw: str, headers) -> None:
+        if not self.log:
+            return
         entry = (method, raw, HeaderDict(headers.items()))
         with self._log_lock:
             self.requests_log.append(entry)
+
+    def _remember(self, key: str, body: bytes) -> None:
+        if self.log:
+            self._sent[key] = body
 
     def _resource(self, path: str) -> Resource:
         with self._lock:
@@ -353,6 +375,10 @@ class MockSite:
                 res = self._build(path)
                 if res.status != 404:  # unknown paths are not worth remembering
                     self._cache[path] = res
+                    if self.cache_limit is not None and len(self._cache) > self.cache_limit:
+                        self._cache.popitem(last=False)
+            elif self.cache_limit is not None:
+                self._cache.move_to_end(path)
             return res
 
     def _build(self, path: str) -> Resource:
@@ -423,13 +449,15 @@ class MockSite:
 
     def _list(self, column: str, page: int) -> Resource:
         col = COLUMNS[column]
-        items = self._catalogue.live(column)
+        items = self._live[column]
         pages = max(1, math.ceil(len(items) / self.per_page))
         if page > pages:
             return self._not_found()
         chunk = items[(page - 1) * self.per_page : page * self.per_page]
         extras = self._extras() if column == TSHJ and page == 1 else []
-        text = templates.list_page(col, chunk, page, pages, len(items), extras)
+        text = templates.list_page(
+            col, chunk, page, pages, len(items), extras, full_bar=self.full_page_bar
+        )
         newest = max((a.last_modified for a in items), default=None)
         return _html(200, text, last_modified=newest.timestamp() if newest else STATIC_MTIME)
 
@@ -632,7 +660,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "POST":
             res = templates.simple_page("405 Method Not Allowed", "<h1>405</h1>")
             body = res.encode()
-            site._sent[raw] = body
+            site._remember(raw, body)
             self._write(
                 405,
                 [("Content-Type", "text/html; charset=utf-8"), ("Allow", "GET, HEAD"),
@@ -657,7 +685,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers.append(("Last-Modified", formatdate(res.last_modified, usegmt=True)))
             if res.compressible:
                 headers.append(("Vary", "Accept-Encoding"))
-            site._sent[raw] = b""
+            site._remember(raw, b"")
             self._write(304, headers, b"")
             return
         body = res.gzipped() if gz else res.body
@@ -686,7 +714,7 @@ class _Handler(BaseHTTPRequestHandler):
             # Promise the whole body, deliver half, hang up.
             body = body[: len(body) // 2]
             self.close_connection = True
-        site._sent[raw] = body
+        site._remember(raw, body)
         if raw != path:
-            site._sent[path] = body
+            site._remember(path, body)
         self._write(res.status, headers, body)

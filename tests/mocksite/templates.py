@@ -166,8 +166,11 @@ def page_name(n: int) -> str:
     return "index.html" if n == 1 else f"index_{n}.html"
 
 
-def page_bar(page: int, pages: int) -> str:
-    """首页 / 上一页 / a window of numbers / 下一页 / 尾页, all real links where enabled."""
+def page_bar(page: int, pages: int, *, every: bool = False) -> str:
+    """首页 / 上一页 / a window of numbers / 下一页 / 尾页, all real links where enabled.
+
+    `every`: the numbers run from 1 to `pages`, as some CMSes render the bar (the crawler
+    must stay linear in the number of list pages however many each bar links)."""
 
     def link(n: int, text: str) -> str:
         return f'<a href="{page_name(n)}">{text}</a>'
@@ -177,8 +180,9 @@ def page_bar(page: int, pages: int) -> str:
         parts += [link(1, "首页"), link(page - 1, "上一页")]
     else:
         parts += ['<span class="disabled">首页</span>', '<span class="disabled">上一页</span>']
-    lo = max(1, min(page - 4, pages - 9))
-    for n in range(lo, min(pages, lo + 9) + 1):
+    lo = 1 if every else max(1, min(page - 4, pages - 9))
+    hi = pages if every else min(pages, lo + 9)
+    for n in range(lo, hi + 1):
         parts.append(f'<span class="current">{n}</span>' if n == page else link(n, str(n)))
     if page < pages:
         parts += [link(page + 1, "下一页"), link(pages, "尾页")]
@@ -194,6 +198,8 @@ def list_page(
     pages: int,
     total: int,
     extras: list[tuple[str, str, str]] = (),  # (href, title, date) appended on page 1
+    *,
+    full_bar: bool = False,
 ) -> str:
     if col.older:
         return older_list_page(col, items, page, pages, total)
@@ -219,7 +225,7 @@ def list_page(
 <div class="list-right_con">
 {body}
 </div>
-{page_bar(page, pages)}
+{page_bar(page, pages, every=full_bar)}
 </div>
 </div>
 {footer()}

@@ -1,0 +1,112 @@
+"""Start-up: time from launching `dgarchive crawl` to the mirror receiving its first request.
+
+`python -m bench.bench_startup [--rounds 5]` serves the mirror in this process (a thread)
+and launches `dgarchive crawl --site-root <mirror>` (a fresh archive and SQLite database
+each time) as a whole process, `rounds` times; each time it measures from just before the
+launch to the moment the mirror's handler receives the first request (robots.txt), then
+stops the crawl. It prints every round and the median (goal: < 1 s), with the CPU seconds
+the crawl's processes had used by then (what the start-up costs, which a loaded machine
+does not inflate as it does wall time). What it is made of: docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.mocksite import MockSite  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a live process and its live descendants, from /proc: on
+    a loaded machine it says what the start-up costs where wall time says how long it
+    waited for a core."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                todo += [int(c) for c in fh.read().split()]
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def first_request_seconds(site: MockSite, work: Path, extra: list[str]) -> tuple[float, float, str]:
+    site.reset_log()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DGARCHIVE_")}
+    env["PYTHONPATH"] = str(REPO)
+    cmd = [
+        sys.executable, "-m", "crawler.cli", "-q", "crawl", "--town", "houjie",
+        "--site-root", site.url, "--archive", str(work / "archive"),
+        "--db", f"sqlite:///{work / 'db.sqlite'}",
+        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", *extra,
+    ]  # fmt: skip
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = t0 + 120
+        while not site.requests_log:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the crawl made no request (exit {proc.returncode})")
+            time.sleep(0.001)
+        elapsed = time.monotonic() - t0
+        cpu = cpu_seconds(proc.pid)
+        first = site.requests_log[0][1]
+    finally:
+        proc.send_signal(signal.SIGINT)  # the crawl's own graceful stop
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return elapsed, cpu, first
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument(
+        "extra", nargs="*", help="more `dgarchive crawl` arguments (after --), e.g. --no-db"
+    )
+    args = ap.parse_args()
+    times, cpus = [], []
+    with MockSite(articles=60) as site, tempfile.TemporaryDirectory(prefix="dgstart-") as tmp:
+        for rnd in range(args.rounds):
+            work = Path(tmp) / str(rnd)
+            work.mkdir()
+            seconds, cpu, first = first_request_seconds(site, work, args.extra)
+            times.append(seconds)
+            cpus.append(cpu)
+            print(
+                f"round {rnd}: first request {first} after {seconds:.3f}s "
+                f"({cpu:.2f} CPU-s in the crawl's processes)",
+                flush=True,
+            )
+    print(
+        f"start-up: launch to first request, median of {len(times)}: "
+        f"{statistics.median(times):.3f}s (goal < 1 s); CPU seconds used by then "
+        f"{statistics.median(cpus):.2f} (load average {os.getloadavg()[0]:.1f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
