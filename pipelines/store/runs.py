@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from pipelines.store.conflicts import CONFLICT_RETRIES, is_conflict
@@ -63,6 +63,14 @@ class CrawlRuns:
         for attempt in range(CONFLICT_RETRIES):
             try:
                 with self._session() as s:
+                    if worker is not None and s.get_bind().dialect.name == "sqlite":
+                        # SQLite has no row lock, and a transaction that read before it
+                        # writes fails at once when another wrote meanwhile. Writing first
+                        # takes the database's write lock, waiting on the busy timeout.
+                        s.execute(
+                            update(CrawlRun).where(CrawlRun.id == run_id).values(id=run_id),
+                            execution_options={"synchronize_session": False},
+                        )
                     run = s.get(CrawlRun, run_id, with_for_update=worker is not None)
                     if run is None:
                         run = CrawlRun(
