@@ -42,13 +42,15 @@ KINDS = ("bare", "bare-tuned", "project")
 TUNING = ["-s", "CONCURRENT_ITEMS=16", "-s", "WARN_ON_GENERATOR_RETURN_VALUE=False"]
 
 
-def start_mirror(articles: int) -> tuple[subprocess.Popen, str]:
+def start_mirror(articles: int, *extra: str) -> tuple[subprocess.Popen, str]:
+    """The mirror (tests.mocksite) in its own process on a free port; `extra` are its options."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.mocksite", "--articles", str(articles), "--port", "0"],
+        [sys.executable, "-m", "tests.mocksite", "--articles", str(articles), "--port", "0",
+         *extra],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
-    )
+    )  # fmt: skip
     line = proc.stdout.readline()
     url = line.strip().rsplit(" ", 1)[-1]
     if not url.startswith("http"):
@@ -57,11 +59,9 @@ def start_mirror(articles: int) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
-def _sflags() -> list[str]:
-    out = []
-    for k, v in SETTINGS.items():
-        out += ["-s", f"{k}={v}"]
-    return out
+def settings_flags(settings: dict) -> list[str]:
+    """`-s KEY=VALUE` for each Scrapy setting."""
+    return [a for k, v in settings.items() for a in ("-s", f"{k}={v}")]
 
 
 def project_crawl(url: str, work: Path, *extra: str, tree: Path = REPO) -> dict:
@@ -84,7 +84,7 @@ def project_crawl(url: str, work: Path, *extra: str, tree: Path = REPO) -> dict:
             f"sqlite:///{work / 'db.sqlite'}",
             "--report",
             str(report),
-            *_sflags(),
+            *settings_flags(SETTINGS),
             *extra,
         ],
         cwd=tree,
@@ -122,7 +122,7 @@ def bare_crawl(url: str, work: Path, *extra: str) -> dict:
             "ROBOTSTXT_OBEY=True",
             "-s",
             "TELNETCONSOLE_ENABLED=False",
-            *_sflags(),
+            *settings_flags(SETTINGS),
             *extra,
         ],
         cwd=work,

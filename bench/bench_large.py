@@ -26,6 +26,8 @@ import threading
 import time
 from pathlib import Path
 
+from bench import bench_crawl
+
 REPO = Path(__file__).resolve().parent.parent
 PER_PAGE = 10
 SETTINGS = {
@@ -42,22 +44,10 @@ COLUMNS = "houjie/cjjs/tshj/,houjie/xwzx/zhxw/"
 
 
 def start_mirror(articles: int, full_bar: bool = True) -> tuple[subprocess.Popen, str]:
-    cmd = [
-        sys.executable, "-m", "tests.mocksite", "--articles", str(articles), "--port", "0",
-        "--per-page", str(PER_PAGE), "--cache-limit", "4000", "--no-log",
+    return bench_crawl.start_mirror(
+        articles, "--per-page", str(PER_PAGE), "--cache-limit", "4000", "--no-log",
         *(["--full-page-bar"] if full_bar else []),
-    ]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    url = line.strip().rsplit(" ", 1)[-1]
-    if not url.startswith("http"):
-        proc.kill()
-        raise SystemExit(f"mirror did not start: {line!r}")
-    return proc, url
-
-
-def _sflags() -> list[str]:
-    return [a for k, v in SETTINGS.items() for a in ("-s", f"{k}={v}")]
+    )  # fmt: skip
 
 
 def run_measured(cmd: list[str], **kw: object) -> tuple[int, float, float, float, str]:
@@ -87,7 +77,7 @@ def project_crawl(url: str, work: Path) -> dict:
         sys.executable, "-m", "crawler.cli", "-q", "crawl", "--town", "houjie", "--full",
         "--site-root", url, "--archive", str(work / "archive"),
         "--db", f"sqlite:///{work / 'db.sqlite'}", "--report", str(report),
-        *_sflags(), *PROJECT_ONLY,
+        *bench_crawl.settings_flags(SETTINGS), *PROJECT_ONLY,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     code, wall, cpu, rss, err = run_measured(cmd, cwd=REPO, env=env)
@@ -107,7 +97,7 @@ def bare_crawl(url: str, work: Path) -> dict:
         sys.executable, "-m", "scrapy", "runspider", str(REPO / "bench" / "bare_spider.py"),
         "-a", f"root={url}", "-a", f"columns={COLUMNS}", "-a", f"stats_file={stats}",
         "-a", "once=1", "-s", "ROBOTSTXT_OBEY=True", "-s", "TELNETCONSOLE_ENABLED=False",
-        *_sflags(),
+        *bench_crawl.settings_flags(SETTINGS),
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
     code, wall, cpu, rss, err = run_measured(cmd, cwd=work, env=env)
