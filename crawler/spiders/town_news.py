@@ -188,7 +188,9 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
         )
 
     def _in_column(self, url: str, column: Column) -> bool:
-        fetch = self.sitemap.to_fetch(url)
+        return self._fetch_in_column(self.sitemap.to_fetch(url), column)
+
+    def _fetch_in_column(self, fetch: str, column: Column) -> bool:
         return fetch.startswith(self.sitemap.root + column.path)
 
     def parse_listing(self, response: Response, column: Column) -> Iterator[scrapy.Request]:
@@ -234,8 +236,8 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
                 continue
             self.bar_links.add((column.path, page))
             fetch = self.sitemap.to_fetch(page)
-            if not (fetch.startswith(self.sitemap.root + column.path) and page_number(page) > 0):
-                continue  # the same test as _in_column, on the fetch URL already computed
+            if not (self._fetch_in_column(fetch, column) and page_number(page) > 0):
+                continue
             if fetch in self.listed:
                 seen += 1
                 continue
