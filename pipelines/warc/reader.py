@@ -19,10 +19,9 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
-from warcio.recordloader import ArcWarcRecord
+from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
 
 from pipelines.warc.location import capture_location, record_status
@@ -126,14 +125,19 @@ def read_warc(
             if pending is not None:
                 yield pending
                 pending = None
+            inflated = None
             if rec_type == "response":
-                cut = _payload_cut_short(record, payload)
+                cut, inflated = _payload_cut_short(record, payload)
                 if cut:
                     yield Damage(item.offset, item.end, cut)
                     continue
             location = capture_location(record, name, item.offset, item.length)
             capture = _capture(
-                record, payload if rec_type == "response" else None, location, to_canonical
+                record,
+                payload if rec_type == "response" else None,
+                location,
+                to_canonical,
+                inflated,
             )
             if rec_type == "revisit" and record.http_headers is None:
                 pending = capture
@@ -200,15 +204,22 @@ def _record_type(data: bytes) -> str | None:
     return m.group(1).strip().decode("latin-1").lower() if m else None
 
 
+# warcio's parser of one record, as its ArchiveIterator sets it up (no HTTP status line
+# check, no ARC-to-WARC mapping); stateless, so one serves every record.
+_LOADER = ArcWarcRecordLoader(verify_http=False, arc2warc=False)
+
+
 def _parse(raw: RawRecord, check_digests: bool) -> tuple[ArcWarcRecord, bytes]:
     """The warcio record of a verified `RawRecord`, and its payload (block for non-HTTP).
 
     scan() verified the block digest; the payload digest is checked here, once, on the
     payload as read (warcio's own checking hashes the block a second time, line by line).
+    The record is parsed by warcio's record loader straight from the bytes scan() framed
+    and inflated: an ArchiveIterator would set up its loader and decompressing reader
+    again for every record and read its lines through that reader.
     """
-    it = ArchiveIterator(io.BytesIO(raw.data + b"\r\n\r\n"), check_digests=False)
     try:
-        record = next(iter(it))
+        record = _LOADER.parse_record_stream(io.BytesIO(raw.data), known_format="warc")
         payload = record.raw_stream.read()
     except (ArchiveLoadFailed, StatusAndHeadersParserException, EOFError, ValueError) as exc:
         raise _BadRecord(f"malformed record: {exc}") from None
@@ -226,37 +237,41 @@ def _parse(raw: RawRecord, check_digests: bool) -> tuple[ArcWarcRecord, bytes]:
     return record, payload
 
 
-def _payload_cut_short(record: ArcWarcRecord, payload: bytes | None) -> str | None:
-    """Why an HTTP response's payload is incomplete, or None.
+def _payload_cut_short(
+    record: ArcWarcRecord, payload: bytes | None
+) -> tuple[str | None, bytes | None]:
+    """Why an HTTP response's payload is incomplete (or None), and its gzip inflated.
 
     The crawl archives the entity as received (Transfer-Encoding removed, Content-Encoding
-    kept), so a Content-Length it carries counts the archived payload's bytes.
+    kept), so a Content-Length it carries counts the archived payload's bytes. The second
+    value is the payload inflated when its Content-Encoding is exactly `gzip` and its gzip
+    stream ends (the body `_decode` would return, inflated once instead of twice), else None.
     """
     head = record.http_headers
     if head is None or payload is None:
-        return None
+        return None, None
     status = record_status(record)
     if status is None or status < 200 or status in (204, 304):
-        return None
+        return None, None
     declared = (head.get_header("Content-Length") or "").strip()
     if declared.isdigit() and len(payload) < int(declared):
         return (
             f"HTTP payload cut short: {len(payload)} of the {declared} bytes its "
             "Content-Length promises"
-        )
+        ), None
     encoding = (head.get_header("Content-Encoding") or "").strip().lower()
     if encoding in ("gzip", "x-gzip") and payload[:2] == b"\x1f\x8b":
         d = zlib.decompressobj(zlib.MAX_WBITS | 16)
         try:
-            data = payload
-            while data and not d.eof:  # inflated 64 KiB at a time, and thrown away
-                d.decompress(data, 1 << 16)
-                data = d.unconsumed_tail
+            data = d.decompress(payload)
         except zlib.error:
-            return None  # not really gzip: kept as archived (see _decode)
+            return None, None  # not really gzip: kept as archived (see _decode)
         if not d.eof:
-            return "gzip-encoded HTTP payload cut short (its gzip stream does not end)"
-    return None
+            return "gzip-encoded HTTP payload cut short (its gzip stream does not end)", None
+        # warcio's BufferedReader (`_decode`) yields the same bytes for a stream that ends
+        # without error: the first member, whatever follows it. `x-gzip` it keeps as is.
+        return None, data if encoding == "gzip" else None
+    return None, None
 
 
 def _not_modified_head(data: bytes) -> StatusAndHeaders | None:
@@ -276,11 +291,18 @@ def _not_modified_head(data: bytes) -> StatusAndHeaders | None:
 
 
 def _capture(
-    record: ArcWarcRecord, payload: bytes | None, location: dict, to_canonical: Callable[[str], str]
+    record: ArcWarcRecord,
+    payload: bytes | None,
+    location: dict,
+    to_canonical: Callable[[str], str],
+    inflated: bytes | None = None,
 ) -> ArchivedResponse:
     head = record.http_headers
     content_type = head.get_header("Content-Type") if head else None
-    body = _decode(payload, head.get_header("Content-Encoding") if head else None)
+    if inflated is not None:
+        body = inflated  # the gzip payload, inflated by _payload_cut_short
+    else:
+        body = _decode(payload, head.get_header("Content-Encoding") if head else None)
     refers_to = None
     if record.rec_type == "revisit":
         h = record.rec_headers

@@ -155,7 +155,8 @@ def _plain_record(
     if header_end < 0:
         raise _Broken("WARC header without its blank line (file cut or garbage)")
     header = head[: header_end + 4]
-    length = _content_length(header)
+    fields = _header_fields(header)
+    length = _content_length(fields)
     fh.seek(pos + len(header))
     block = fh.read(length)
     if len(block) < length:
@@ -167,7 +168,7 @@ def _plain_record(
         raise _Broken("record not followed by CRLF CRLF (wrong Content-Length, or cut)")
     data = header + block
     end = pos + len(data) + 4
-    _check_complete(header, block, end, refuse_truncated)
+    _check_complete(fields, block, end, refuse_truncated)
     return [RawRecord(pos, len(data), end, data)], end
 
 
@@ -214,8 +215,8 @@ def _gzip_records(
         header_end = data.find(CRLF2, at)
         if not _VERSION_LINE.match(data, at) or header_end < 0:
             raise _Refused("gzip member holds a WARC header without its blank line", end)
-        header = data[at : header_end + 4]
-        length = _content_length(header, refused_at=end)
+        fields = _header_fields(data[at : header_end + 4])
+        length = _content_length(fields, refused_at=end)
         block = data[header_end + 4 : header_end + 4 + length]
         if len(block) < length:
             raise _Refused(
@@ -226,7 +227,7 @@ def _gzip_records(
         after = header_end + 4 + length
         if data[after : after + 4] != CRLF2:
             raise _Refused("record not followed by CRLF CRLF (wrong Content-Length)", end)
-        _check_complete(header, block, end, refuse_truncated)
+        _check_complete(fields, block, end, refuse_truncated)
         records.append(RawRecord(pos, end - pos, end, data[at:after]))
         at = after + 4
     return records, end
@@ -299,8 +300,8 @@ def _header_fields(header: bytes) -> dict[str, str]:
     return fields
 
 
-def _content_length(header: bytes, refused_at: int | None = None) -> int:
-    value = _header_fields(header).get("content-length", "")
+def _content_length(fields: dict[str, str], refused_at: int | None = None) -> int:
+    value = fields.get("content-length", "")
     if not value.isdigit():
         reason = f"WARC header without a valid Content-Length ({value[:20]!r})"
         if refused_at is not None:
@@ -309,8 +310,9 @@ def _content_length(header: bytes, refused_at: int | None = None) -> int:
     return int(value)
 
 
-def _check_complete(header: bytes, block: bytes, end: int, refuse_truncated: bool) -> None:
-    fields = _header_fields(header)
+def _check_complete(
+    fields: dict[str, str], block: bytes, end: int, refuse_truncated: bool
+) -> None:
     truncated = fields.get("warc-truncated")
     if truncated is not None and refuse_truncated:
         raise _Refused(f"record marked WARC-Truncated: {truncated[:40] or 'unspecified'}", end)
