@@ -19,9 +19,6 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from scrapy import signals
-from scrapy.exceptions import NotConfigured
-
 from pipelines.dates import utc_z
 
 logger = logging.getLogger(__name__)
@@ -286,6 +283,11 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> Progress:
+        # Scrapy is imported here, not with the module: `configure_logging` serves every
+        # command, and `extract` would otherwise pay for importing Scrapy and Twisted.
+        from scrapy import signals
+        from scrapy.exceptions import NotConfigured
+
         settings = crawler.settings
         raw = settings.get("PROGRESS_ENABLED")
         enabled = None if raw is None or raw == "" else settings.getbool("PROGRESS_ENABLED")
