@@ -78,3 +78,17 @@ def test_http_charset_keeps_the_label_as_sent():
     assert http_charset("text/html; charset=x-bogus") == "x-bogus"
     assert http_charset(b'text/html;Charset="GBK"') == "GBK"
     assert http_charset("text/html") is None and http_charset(None) is None
+
+
+def test_the_phrase_gate_finds_what_a_search_of_the_lower_cased_text_finds():
+    from pipelines.pages.errorpages import _ALL_PHRASES, _mentions_any
+
+    page = article_html(3, title="厚街镇召开会议", paragraphs=4)
+    texts = [page, page.upper(), "İSTANBUL Kelvin \u212a", ""]
+    for phrase in _ALL_PHRASES:
+        texts += [f"<p>{phrase}</p>", f"<P>{phrase.upper()}</P>", page.replace("第2段", phrase)]
+        texts.append(f"x{phrase[:-1]} {phrase[-1]}")  # broken up: not a mention
+    for text in texts:
+        assert _mentions_any(text) == any(p in text.lower() for p in _ALL_PHRASES), text[:80]
+    assert _mentions_any("<h1>PAGE NOT FOUND</h1>") and _mentions_any("<p>頁面不存在</p>")
+    assert not _mentions_any(page)
