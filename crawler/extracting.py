@@ -9,10 +9,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 from crawler.config import canonical_urls
+from crawler.readahead import ahead
 from pipelines.pages import UnreadablePage, extract_record, is_article_url
 from pipelines.pages.encoding import http_charset
 
@@ -60,24 +62,19 @@ def run(path: str, url: str | None, out: TextIO, err: TextIO) -> int:
 
 
 def _run_warc(path: str, out: TextIO, err: TextIO) -> int:
-    from pipelines.warc.reader import WarcReadError, iter_captures
+    from pipelines.warc.reader import WarcReadError
 
     printed = failed = 0
     try:
-        for cap in iter_captures(path, canonical_urls=canonical_urls):
-            if cap.body is None or cap.status != 200:
-                continue  # revisits point at an earlier capture; redirects and errors hold none
-            url = cap.canonical_url or cap.target_uri
-            if not url or not is_article_url(url):
-                continue
+        # The file is read in a child process while the articles are extracted here.
+        for url, body, charset, capture in ahead(lambda: _articles(path)):
             try:
-                # The same reading of the Content-Type charset as the crawl's.
-                record = extract_record(cap.body, url, encoding=http_charset(cap.content_type))
+                record = extract_record(body, url, encoding=charset)
             except UnreadablePage as exc:
                 err.write(f"{PROG}: {path}: {url}: {exc}\n")
                 failed += 1
                 continue
-            record["capture"] = dict(cap.capture)
+            record["capture"] = capture
             out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
             printed += 1
     except WarcReadError as exc:
@@ -85,6 +82,23 @@ def _run_warc(path: str, out: TextIO, err: TextIO) -> int:
     if not printed and not failed:
         return _fail(err, f"{path}: no article response (HTTP 200, /content/post_<id>.html) in it")
     return 1 if failed else 0
+
+
+def _articles(path: str) -> Iterator[tuple[str, bytes, str | None, dict]]:
+    """(URL, body, charset, capture) of each article response of a WARC file, in file order.
+
+    Raises WarcReadError as `iter_captures` does, after the articles before the damage.
+    """
+    from pipelines.warc.reader import iter_captures
+
+    for cap in iter_captures(path, canonical_urls=canonical_urls):
+        if cap.body is None or cap.status != 200:
+            continue  # revisits point at an earlier capture; redirects and errors hold none
+        url = cap.canonical_url or cap.target_uri
+        if not url or not is_article_url(url):
+            continue
+        # The same reading of the Content-Type charset as the crawl's.
+        yield url, cap.body, http_charset(cap.content_type), dict(cap.capture)
 
 
 def _is_warc(p: Path, head: bytes) -> bool:

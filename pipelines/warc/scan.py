@@ -310,9 +310,7 @@ def _content_length(fields: dict[str, str], refused_at: int | None = None) -> in
     return int(value)
 
 
-def _check_complete(
-    fields: dict[str, str], block: bytes, end: int, refuse_truncated: bool
-) -> None:
+def _check_complete(fields: dict[str, str], block: bytes, end: int, refuse_truncated: bool) -> None:
     truncated = fields.get("warc-truncated")
     if truncated is not None and refuse_truncated:
         raise _Refused(f"record marked WARC-Truncated: {truncated[:40] or 'unspecified'}", end)

@@ -1,0 +1,98 @@
+"""Run a producer of picklable items in a child process, so it overlaps with their consumer.
+
+`dgarchive extract` over a WARC file spends about a quarter of its CPU reading the file
+(inflating and digesting every record, warcio's parse, the payload's Content-Encoding) and
+the rest extracting the articles, one after the other in one Python thread. `ahead(produce)`
+forks a child that runs `produce()` and sends its items through a pipe in batches, while
+the caller consumes them: the reading runs on the machine's other core. The items come in
+the order `produce` yields them; an exception `produce` raises comes after the items yielded
+before it, as if the caller had run `produce()` itself.
+
+In a process with other threads running (a test server, a crawl), or without `os.fork`,
+`produce()` runs in the caller's process: forking a process with threads may copy a lock
+another thread holds.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO, TypeVar
+
+T = TypeVar("T")
+
+BATCH = 16  # items a message: fewer pickles and pipe writes, little held back
+_BUFFER = 1 << 16
+
+
+class ReadAheadError(RuntimeError):
+    """The child process failed in a way that could not be sent back as it was."""
+
+
+def ahead(produce: Callable[[], Iterable[T]]) -> Iterator[T]:
+    """The items of `produce()`, produced in a child process when that is safe (see above)."""
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        yield from produce()
+        return
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child; its work is checked through the parent
+        os.close(read_fd)
+        code = 1
+        try:
+            with os.fdopen(write_fd, "wb", buffering=_BUFFER) as out:
+                _send(produce, out)
+            code = 0
+        finally:
+            os._exit(code)  # never the parent's cleanup, atexit handlers or buffers
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd, "rb", buffering=_BUFFER) as inp:
+            while True:
+                try:
+                    kind, value = pickle.load(inp)
+                except EOFError:
+                    raise ReadAheadError("the reading process ended without a result") from None
+                if kind == "items":
+                    yield from value
+                elif kind == "raise":
+                    raise value
+                elif kind == "crash":
+                    raise ReadAheadError(value)
+                else:
+                    return
+    finally:
+        # A consumer that stops early closed the pipe above: the child's next write fails
+        # and it exits, so waiting here does not block.
+        os.waitpid(pid, 0)
+
+
+def _send(produce: Callable[[], Iterable[T]], out: BinaryIO) -> None:  # pragma: no cover
+    batch: list[T] = []
+    try:
+        for item in produce():
+            batch.append(item)
+            if len(batch) >= BATCH:
+                pickle.dump(("items", batch), out, pickle.HIGHEST_PROTOCOL)
+                batch = []
+    except BrokenPipeError:
+        raise  # the consumer went away: nothing to tell it
+    except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
+        if batch:
+            pickle.dump(("items", batch), out, pickle.HIGHEST_PROTOCOL)
+        try:
+            message = pickle.dumps(("raise", exc), pickle.HIGHEST_PROTOCOL)
+            pickle.loads(message)  # an exception that cannot be rebuilt goes as text
+        except Exception:  # noqa: BLE001
+            message = pickle.dumps(("crash", traceback.format_exc()), pickle.HIGHEST_PROTOCOL)
+        out.write(message)
+        return
+    if batch:
+        pickle.dump(("items", batch), out, pickle.HIGHEST_PROTOCOL)
+    pickle.dump(("end", None), out, pickle.HIGHEST_PROTOCOL)
