@@ -66,22 +66,52 @@ def _run_warc(path: str, out: TextIO, err: TextIO) -> int:
 
     printed = failed = 0
     try:
-        # The file is read in a child process while the articles are extracted here.
-        for url, body, charset, capture in ahead(lambda: _articles(path)):
-            try:
-                record = extract_record(body, url, encoding=charset)
-            except UnreadablePage as exc:
-                err.write(f"{PROG}: {path}: {url}: {exc}\n")
+        # The file is read in a child process (with a share of the articles extracted
+        # there, see `_warc_items`) while the other articles are extracted here.
+        for item in ahead(lambda: _warc_items(path)):
+            if len(item) == 4:
+                url, (line, problem) = item[0], _record_line(*item)
+            else:
+                url, line, problem = item
+            if line is None:
+                err.write(f"{PROG}: {path}: {url}: {problem}\n")
                 failed += 1
                 continue
-            record["capture"] = capture
-            out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            out.write(line)
             printed += 1
     except WarcReadError as exc:
         return _fail(err, str(exc))
     if not printed and not failed:
         return _fail(err, f"{path}: no article response (HTTP 200, /content/post_<id>.html) in it")
     return 1 if failed else 0
+
+
+# Every CHILD_SHARE-th article is extracted by the process that reads the file: reading
+# costs about half what extracting does (0.47 against 1.05 s CPU for the 2,000 articles of
+# the mirror), so with a quarter of the extraction the reader finishes with the other.
+CHILD_SHARE = 4
+
+
+def _warc_items(path: str) -> Iterator[tuple]:
+    """Per article of the file, in file order: (URL, body, charset, capture) to extract,
+    or for every CHILD_SHARE-th article (URL, JSON line, None) or (URL, None, problem)."""
+    for n, article in enumerate(_articles(path), 1):
+        if n % CHILD_SHARE:
+            yield article
+        else:
+            yield (article[0], *_record_line(*article))
+
+
+def _record_line(
+    url: str, body: bytes, charset: str | None, capture: dict
+) -> tuple[str | None, str | None]:
+    """The JSON line of one article, or None and why the page is unreadable."""
+    try:
+        record = extract_record(body, url, encoding=charset)
+    except UnreadablePage as exc:
+        return None, str(exc)
+    record["capture"] = capture
+    return json.dumps(record, ensure_ascii=False, default=str) + "\n", None
 
 
 def _articles(path: str) -> Iterator[tuple[str, bytes, str | None, dict]]:

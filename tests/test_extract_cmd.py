@@ -13,6 +13,7 @@ from warcio.warcwriter import WARCWriter
 
 from crawler.extracting import run
 from pipelines.pages import extract_record
+from pipelines.pages.encoding import http_charset
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 MIRROR = "http://127.0.0.1:8123/"
@@ -242,3 +243,70 @@ def test_article_with_empty_body_in_a_warc(tmp_path: Path) -> None:
 def test_url_option_with_a_warc_is_a_usage_error(tmp_path: Path) -> None:
     rc, out, err = _run(_article_warc(tmp_path), "https://www.dg.gov.cn/x.html")
     assert (rc, out) == (2, "") and _one_line_error(err)
+
+
+# --- read ahead: the file read (and every CHILD_SHARE-th article extracted) in a child ------
+def _many_articles_warc(tmp_path: Path) -> tuple[Path, list[str | None]]:
+    """2 * CHILD_SHARE + 3 articles, unreadable ones at both processes' turns, damage last."""
+    from crawler.extracting import CHILD_SHARE
+
+    cases = ["interview_004_server_hans", "news_server_hans", "news_gbk_meta_charset"]
+    pages: list[str | None] = [cases[i % 3] for i in range(2 * CHILD_SHARE + 3)]
+    pages[1] = pages[CHILD_SHARE - 1] = None  # empty bodies: read here, and in the child
+    makers = []
+    for i, case in enumerate(pages):
+        body = b"" if case is None else _page(case)
+        charset = "GBK" if case == "news_gbk_meta_charset" else "utf-8"
+        path = f"houjie/cjjs/tshj/content/post_{4000000 + i}.html"
+        makers.append(
+            lambda w, path=path, body=body, charset=charset: _response(
+                w, path, body, content_type=f"text/html; charset={charset}", gzipped=True
+            )
+        )
+    path = _write_warc(tmp_path / "many.warc.gz", makers)
+    with path.open("ab") as fh:
+        fh.write(b"\x1f\x8b\x08\x00garbage")  # a damaged member after the last article
+    return path, pages
+
+
+def test_articles_read_ahead_come_out_in_file_order_as_extracted_here(tmp_path: Path) -> None:
+    from crawler.extracting import CHILD_SHARE
+
+    path, pages = _many_articles_warc(tmp_path)
+    rc, out, err = _run(path)
+    assert rc == 1
+    lines = out.splitlines()
+    readable = [(i, case) for i, case in enumerate(pages) if case is not None]
+    assert len(lines) == len(readable)
+    for line, (i, case) in zip(lines, readable, strict=True):
+        record = json.loads(line)
+        capture = record.pop("capture")
+        url = f"https://www.dg.gov.cn/houjie/cjjs/tshj/content/post_{4000000 + i}.html"
+        charset = http_charset(
+            "text/html; charset=GBK"
+            if case == "news_gbk_meta_charset"
+            else "text/html; charset=utf-8"
+        )
+        assert record == extract_record(_page(case), url, encoding=charset)
+        assert capture["target_uri"] == f"{MIRROR}houjie/cjjs/tshj/content/post_{4000000 + i}.html"
+    errors = err.splitlines()
+    assert len(errors) == 3 and all(e.startswith("dgarchive extract: ") for e in errors)
+    assert "post_4000001.html" in errors[0] and "empty" in errors[0]
+    assert f"post_{4000000 + CHILD_SHARE - 1}.html" in errors[1] and "empty" in errors[1]
+    assert "damaged at byte" in errors[2]
+
+
+def test_read_ahead_or_not_the_output_is_the_same(tmp_path: Path) -> None:
+    import threading
+
+    path, _ = _many_articles_warc(tmp_path)
+    forked = _run(path)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)  # another thread: everything runs here
+    thread.start()
+    try:
+        here = _run(path)
+    finally:
+        stop.set()
+        thread.join()
+    assert forked == here
