@@ -7,6 +7,10 @@ launch to the moment the mirror's handler receives the first request (robots.txt
 stops the crawl. It prints every round and the median (goal: < 1 s), with the CPU seconds
 the crawl's processes had used by then (what the start-up costs, which a loaded machine
 does not inflate as it does wall time). What it is made of: docs/architecture.md.
+
+`--baseline DIR` (another checkout, e.g. `git worktree add /tmp/base main`) runs that tree's
+`dgarchive crawl` too, alternating with this one within each round (which goes first
+alternates as well), and prints both medians and their ratios.
 """
 
 from __future__ import annotations
@@ -46,10 +50,12 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def first_request_seconds(site: MockSite, work: Path, extra: list[str]) -> tuple[float, float, str]:
+def first_request_seconds(
+    site: MockSite, work: Path, extra: list[str], repo: Path = REPO
+) -> tuple[float, float, str]:
     site.reset_log()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DGARCHIVE_")}
-    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONPATH"] = str(repo)
     cmd = [
         sys.executable, "-m", "crawler.cli", "-q", "crawl", "--town", "houjie",
         "--site-root", site.url, "--archive", str(work / "archive"),
@@ -58,7 +64,7 @@ def first_request_seconds(site: MockSite, work: Path, extra: list[str]) -> tuple
     ]  # fmt: skip
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = t0 + 120
@@ -85,27 +91,43 @@ def main() -> None:
     )
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument(
+        "--baseline", metavar="DIR", help="another checkout to time alternately with this one"
+    )
+    ap.add_argument(
         "extra", nargs="*", help="more `dgarchive crawl` arguments (after --), e.g. --no-db"
     )
     args = ap.parse_args()
-    times, cpus = [], []
+    trees = {"this": REPO}
+    if args.baseline:
+        trees["baseline"] = Path(args.baseline).resolve()
+    times: dict[str, list[float]] = {name: [] for name in trees}
+    cpus: dict[str, list[float]] = {name: [] for name in trees}
     with MockSite(articles=60) as site, tempfile.TemporaryDirectory(prefix="dgstart-") as tmp:
         for rnd in range(args.rounds):
-            work = Path(tmp) / str(rnd)
-            work.mkdir()
-            seconds, cpu, first = first_request_seconds(site, work, args.extra)
-            times.append(seconds)
-            cpus.append(cpu)
-            print(
-                f"round {rnd}: first request {first} after {seconds:.3f}s "
-                f"({cpu:.2f} CPU-s in the crawl's processes)",
-                flush=True,
-            )
-    print(
-        f"start-up: launch to first request, median of {len(times)}: "
-        f"{statistics.median(times):.3f}s (goal < 1 s); CPU seconds used by then "
-        f"{statistics.median(cpus):.2f} (load average {os.getloadavg()[0]:.1f})"
-    )
+            order = list(trees) if rnd % 2 == 0 else list(reversed(trees))
+            for name in order:
+                work = Path(tmp) / f"{rnd}-{name}"
+                work.mkdir()
+                seconds, cpu, first = first_request_seconds(site, work, args.extra, trees[name])
+                times[name].append(seconds)
+                cpus[name].append(cpu)
+                label = f" {name}" if len(trees) > 1 else ""
+                print(
+                    f"round {rnd}{label}: first request {first} after {seconds:.3f}s "
+                    f"({cpu:.2f} CPU-s in the crawl's processes)",
+                    flush=True,
+                )
+    for name in trees:
+        label = f" ({name}: {trees[name]})" if len(trees) > 1 else ""
+        print(
+            f"start-up{label}: launch to first request, median of {len(times[name])}: "
+            f"{statistics.median(times[name]):.3f}s (goal < 1 s); CPU seconds used by then "
+            f"{statistics.median(cpus[name]):.2f} (load average {os.getloadavg()[0]:.1f})"
+        )
+    if len(trees) > 1:
+        wall = statistics.median(times["this"]) / statistics.median(times["baseline"])
+        cpu = statistics.median(cpus["this"]) / statistics.median(cpus["baseline"])
+        print(f"this / baseline, medians: wall {wall:.2f}, CPU seconds {cpu:.2f}")
 
 
 if __name__ == "__main__":

@@ -141,6 +141,35 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
     if args.discovery:
         settings.set("CRAWL_DISCOVERY", args.discovery, priority="cmdline")
 
+    prestarted = (
+        settings.getbool("DB_ENABLED")
+        and settings.get("DB_WRITER", "process") == "process"
+        and bool(db_url)
+        and not (args.frontier or settings.get("DISTRIBUTED_FRONTIER"))
+    )
+    if prestarted:
+        # The database writer's process starts now: its interpreter and imports (about a
+        # CPU-second) run on the other core while this one loads Scrapy, instead of after it,
+        # before the first request (docs/architecture.md, "Start-up").
+        from pipelines import writerboot
+
+        writerboot.prestart(db_url)
+    try:
+        return _checked_run(settings, args, archive, db_url, site_root, run_id, prestarted)
+    finally:
+        if prestarted:
+            writerboot.discard()  # the crawl ended before its pipeline took the writer
+
+
+def _checked_run(
+    settings: Any,
+    args: argparse.Namespace,
+    archive: Path,
+    db_url: str,
+    site_root: str,
+    run_id: str,
+    prestarted: bool,
+) -> int:
     try:
         archive.mkdir(parents=True, exist_ok=True)
         probe = archive / f".write-test-{os.getpid()}"
@@ -192,6 +221,10 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
         except LockHeldError as exc:
             print(f"dgarchive: error: {exc}", file=sys.stderr)
             return ExitCode.LOCK_HELD
+        if prestarted:
+            from pipelines import writerboot
+
+            writerboot.prepare(db_url)  # under the locks: the schema is brought to head now
         code = _run_spider(settings, args, site_root, frontier)
         if settings.getbool("ARCHIVE_INDEX", True):  # still under the lock: one indexer at a time
             _index_archive(archive, settings.getint("INDEX_ZIPNUM_THRESHOLD", 0))
@@ -219,6 +252,7 @@ def _run_spider(
 ) -> int:
     # Scrapy and Twisted load here, not at the top: `--help`, `export` and the others start
     # without them.
+    _import_http_handler()
     from scrapy.crawler import CrawlerProcess
 
     from crawler.logs import SCRAPY_LOG_SETTINGS
@@ -260,3 +294,30 @@ def _run_spider(
 
         publish_report(frontier, crawler)
     return int(report_exit_code(crawler))
+
+
+def _import_http_handler() -> None:
+    """Import Scrapy's HTTP/1.1 download handler without `inspect.stack()`'s cost.
+
+    Its TLS modules build three deprecated aliases with `create_deprecated_class`, which
+    calls `inspect.stack()` only to read its caller's module name; that reads the source
+    line of each of the 40-odd frames above and, for every frozen importlib frame, walks all
+    loaded modules (`inspect.getmodule`): 0.05-0.1 CPU-s, more under load. While the import
+    runs, `inspect.stack` returns only the caller's frame, which is all that function reads;
+    the aliases get the same `__module__`.
+    """
+    import inspect
+
+    if "scrapy.core.downloader.handlers.http11" in sys.modules:
+        return
+    stack = inspect.stack
+
+    def callers_frame(context: int = 1) -> list:
+        # [0]: create_deprecated_class's own frame, [1]: the module that called it.
+        return [None, (sys._getframe(2),)]
+
+    inspect.stack = callers_frame  # type: ignore[assignment]
+    try:
+        import scrapy.core.downloader.handlers.http11  # noqa: F401
+    finally:
+        inspect.stack = stack

@@ -5,22 +5,27 @@ models without a cycle."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import URL
 
 from pipelines.store.engine import make_engine, migrating
 from pipelines.store.errors import DatabaseReadOnlyError, SchemaTooNewError
 from pipelines.store.failures import translated
 from pipelines.store.urls import shown_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (about 0.1 CPU-s to import, and as much to load the migration scripts) is imported
+# only to migrate or check the models: the pre-crawl checks read the version table with one
+# query and the revisions from the scripts' source (`_declared_revisions`).
+VERSION_TABLE = "alembic_version"  # Alembic's default, which migrations/env.py keeps
 
 __all__ = [
     "check_database",
@@ -49,6 +54,8 @@ def migrations_dir() -> Path:
 
 
 def _alembic_config(connection: Any = None) -> Config:
+    from alembic.config import Config
+
     here = migrations_dir()
     cfg = Config(str(here / "alembic.ini"))
     cfg.set_main_option("script_location", str(here))
@@ -61,9 +68,49 @@ def _alembic_config(connection: Any = None) -> Config:
 @lru_cache(maxsize=1)
 def _script_revisions() -> tuple[frozenset[str], frozenset[str]]:
     """(all revision ids, head ids) known to this code."""
+    return _declared_revisions() or _alembic_revisions()
+
+
+def _alembic_revisions() -> tuple[frozenset[str], frozenset[str]]:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_alembic_config())
     revs = frozenset(r.revision for r in script.walk_revisions())
     return revs, frozenset(script.get_heads())
+
+
+def _declared_revisions() -> tuple[frozenset[str], frozenset[str]] | None:
+    """(all revision ids, head ids) read from the `revision` and `down_revision` literals of
+    the version scripts, without Alembic and without running them; None when a script does
+    not declare both as literals, and Alembic then decides. A head is a revision no other
+    revises. tests/test_schema_state.py holds this equal to Alembic's answer."""
+    versions = migrations_dir() / "versions"
+    revised: dict[str, set[str]] = {}
+    for path in sorted(versions.glob("*.py")):
+        if path.name.startswith("__"):
+            continue
+        found: dict[str, Any] = {}
+        try:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
+            for node in tree.body:
+                target = node.targets[0] if isinstance(node, ast.Assign) else None
+                if isinstance(node, ast.AnnAssign) and node.value is not None:
+                    target = node.target
+                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                    found[target.id] = ast.literal_eval(node.value)  # type: ignore[union-attr,arg-type]
+        except (OSError, SyntaxError, ValueError):
+            return None
+        rev, down = found.get("revision"), found.get("down_revision", ...)
+        if not isinstance(rev, str) or down is ... or rev in revised:
+            return None
+        downs = {down} if isinstance(down, str) else set(down or ())
+        if not all(isinstance(d, str) for d in downs):
+            return None
+        revised[rev] = downs
+    if not revised:
+        return None
+    below = set().union(*revised.values())
+    return frozenset(revised), frozenset(set(revised) - below)
 
 
 def head_revision() -> str:
@@ -78,7 +125,12 @@ def _engine_of(url_or_engine: str | URL | Engine) -> tuple[Engine, bool]:
 
 
 def _db_revisions(connection: Any) -> set[str]:
-    return set(MigrationContext.configure(connection).get_current_heads())
+    """The revisions in the database's version table (none when it has no such table), as
+    Alembic's `MigrationContext.get_current_heads` reads them."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return set()
+    rows = connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}")
+    return {row[0] for row in rows}
 
 
 def schema_state(engine: Engine) -> str:
@@ -101,6 +153,8 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> None:
     try:
         if schema_state(engine) == "ahead":
             raise schema_too_new_error(engine)
+        from alembic import command
+
         with translated(engine), migrating(engine) as conn:
             command.upgrade(_alembic_config(conn), revision)
     finally:
@@ -112,6 +166,8 @@ def downgrade(url_or_engine: str | URL | Engine, revision: str = "base") -> None
     """Migrate the database down to `revision` (for development and tests)."""
     engine, owned = _engine_of(url_or_engine)
     try:
+        from alembic import command
+
         with translated(engine), migrating(engine) as conn:
             command.downgrade(_alembic_config(conn), revision)
     finally:
@@ -123,6 +179,8 @@ def check_models(url_or_engine: str | URL | Engine) -> None:
     """`alembic check`: raise if the models and the migrated database disagree."""
     engine, owned = _engine_of(url_or_engine)
     try:
+        from alembic import command
+
         with engine.connect() as conn:
             command.check(_alembic_config(conn))
     finally:

@@ -6,12 +6,8 @@ Module-level functions, so that a `spawn` process can run them (pickled by name)
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
-import os
-import signal
-import sys
 from collections.abc import Iterable
 from multiprocessing.context import SpawnContext
 
@@ -21,8 +17,9 @@ from pipelines.store.engine import make_engine
 from pipelines.store.errors import DatabaseError
 from pipelines.store.failures import translate_error
 from pipelines.store.labels import TownLike
-from pipelines.store.schema import ensure_schema
+from pipelines.store.schema import ensure_schema, head_revision
 from pipelines.store.writer import RecordStore
+from pipelines.writerboot import writer_init
 
 __all__ = [
     "STORE_ERRORS",
@@ -30,7 +27,9 @@ __all__ = [
     "writer_finish",
     "writer_init",
     "writer_open",
+    "writer_prepare",
     "writer_save",
+    "writer_warm",
 ]
 
 logger = logging.getLogger(__name__)
@@ -42,31 +41,38 @@ _WRITER_STORES: dict[str, RecordStore] = {}
 # the crawl as itself, with its traceback, so it ends as an internal error (exit 70).
 STORE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, OSError, DatabaseError)
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# A failed `writer_prepare`, by database URL: `writer_open` raises it instead of trying again
+# (a locked database would otherwise make the crawl wait out its busy timeout twice).
+_PREPARE_FAILED: dict[str, BaseException] = {}
 
 
-def writer_init(parent_pid: int) -> None:
-    """Run first in the writer process: tie its life to the crawl's.
+def writer_warm() -> None:
+    """Run in a prestarted writer (`pipelines.writerboot`) while the crawl starts: importing
+    this module loaded the store; this reads the revisions `ensure_schema` compares with."""
+    head_revision()
 
-    On Linux the kernel sends SIGKILL to the writer when the crawl process dies, however it
-    dies (kill -9, OOM killer), so no writer is left holding the database files. If the crawl
-    died before this line ran, the writer has already been re-parented: it exits at once.
-    SIGINT and SIGTERM are ignored: Ctrl-C reaches the whole process group, and the crawl
-    decides when its writer stops (after the pending batch is written).
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            logger.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
-    if os.getppid() != parent_pid:
-        os._exit(1)
+
+def writer_prepare(db_url: str) -> None:
+    """Bring the schema to head ahead of `writer_open`, in the same process (the crawl holds
+    its locks by then). What `writer_open` would raise for it is kept, and raised there."""
+    _PREPARE_FAILED.pop(db_url, None)
+    engine = make_engine(db_url)
+    try:
+        ensure_schema(engine)
+    except STORE_ERRORS as exc:
+        _PREPARE_FAILED[db_url] = translate_error(exc, db_url)
+    except Exception as exc:  # noqa: BLE001 - a bug: writer_open raises it as itself
+        _PREPARE_FAILED[db_url] = exc
+    finally:
+        engine.dispose()
 
 
 def writer_open(
     token: str, db_url: str, run_id: str, args: dict, towns: Iterable[TownLike] = ()
 ) -> None:
+    failed = _PREPARE_FAILED.pop(db_url, None)
+    if failed is not None:
+        raise failed
     engine = make_engine(db_url)
     try:
         ensure_schema(engine)
