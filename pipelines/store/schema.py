@@ -83,7 +83,7 @@ def _declared_revisions() -> tuple[frozenset[str], frozenset[str]] | None:
     """(all revision ids, head ids) read from the `revision` and `down_revision` literals of
     the version scripts, without Alembic and without running them; None when a script does
     not declare both as literals, and Alembic then decides. A head is a revision no other
-    revises. tests/test_schema_state.py holds this equal to Alembic's answer."""
+    revises. tests/test_startup.py holds this equal to Alembic's answer."""
     versions = migrations_dir() / "versions"
     revised: dict[str, set[str]] = {}
     for path in sorted(versions.glob("*.py")):
@@ -103,10 +103,13 @@ def _declared_revisions() -> tuple[frozenset[str], frozenset[str]] | None:
         rev, down = found.get("revision"), found.get("down_revision", ...)
         if not isinstance(rev, str) or down is ... or rev in revised:
             return None
-        downs = {down} if isinstance(down, str) else set(down or ())
-        if not all(isinstance(d, str) for d in downs):
+        if down is None or isinstance(down, str):
+            downs = {down} - {None}
+        elif isinstance(down, (tuple, list)) and all(isinstance(d, str) for d in down):
+            downs = set(down)
+        else:
             return None
-        revised[rev] = downs
+        revised[rev] = downs  # type: ignore[assignment]
     if not revised:
         return None
     below = set().union(*revised.values())
