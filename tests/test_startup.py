@@ -55,7 +55,7 @@ def test_declared_revisions_follow_branches_and_merges(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "body",
     [
-        'revision = make_id()\ndown_revision = None\n',  # not a literal
+        "revision = make_id()\ndown_revision = None\n",  # not a literal
         'revision = "x"\n',  # no down_revision
         'revision = "x"\ndown_revision = 7\n',
         "revision = (\n",  # not Python
