@@ -1,17 +1,17 @@
 """The database writer's process, started before the crawl needs it.
 
 `DatabasePipeline` writes through a process of its own (`pipelines.store.writerprocess`).
-Spawning it costs an interpreter start and the store's imports (SQLAlchemy, Alembic, the
-ORM, the migration scripts): about a CPU-second, which the first request used to wait for in
-`DatabasePipeline.open_spider`. `dgarchive crawl` calls `prestart` before its own imports
-(Scrapy, Twisted), so that work runs on the other core meanwhile; `prepare` then brings the
-schema to head once the crawl holds its locks; the pipeline `take`s the process when it
-opens. Nothing else changes: the pipeline still opens the store (and records the run) in
-`open_spider`, and a database that cannot be used still fails there, with the same error.
+Starting it costs an interpreter, the store's imports (SQLAlchemy, the ORM) and the schema
+check (and, on an empty database, the migrations): about a CPU-second, which the first
+request used to wait for in `DatabasePipeline.open_spider`, after the crawl process's own
+imports. `dgarchive crawl` calls `prestart` once it holds its locks, before it imports Scrapy
+and Twisted, so that work runs on the other core meanwhile; the pipeline `take`s the process
+when it opens. Nothing else changes: the pipeline still opens the store (and records the run)
+in `open_spider`, and a database that cannot be used fails there, with the same error.
 
-Light on purpose: this module imports neither the store nor SQLAlchemy, in the crawl process
-or in the writer's before `writer_init` has run (the initializer and the tasks are pickled by
-name from here; the writer process imports the store itself).
+Light on purpose: this module imports neither the store nor SQLAlchemy, so the crawl process
+starts the writer before importing them (the initializer and the task are pickled by name
+from here; the writer process imports the store itself, after `writer_init`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["discard", "new_writer_process", "prepare", "prestart", "take", "writer_init"]
+__all__ = ["discard", "new_writer_process", "prestart", "take", "writer_init"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,20 +64,13 @@ def new_writer_process() -> ProcessPoolExecutor:
 
 
 def prestart(db_url: str) -> None:
-    """Start the writer process for `db_url` now: it imports the store while the caller
-    goes on. Only imports: it does not touch the database (the crawl holds no lock yet)."""
+    """Start the writer process for `db_url` now and bring the schema to head in it
+    (`writer_prepare`), without waiting; the caller holds the crawl's locks. A failure is
+    kept there and raised by `writer_open`, so the pipeline reports it as it always did."""
     discard(db_url)
     executor = new_writer_process()
-    executor.submit(_warm)
     _PRESTARTED[db_url] = executor
-
-
-def prepare(db_url: str) -> None:
-    """Bring the schema of `db_url` to head in the prestarted writer, without waiting (the
-    caller holds the crawl's locks by now). A failure is kept and raised by `writer_open`."""
-    executor = _PRESTARTED.get(db_url)
-    if executor is not None:
-        executor.submit(_prepare, db_url)
+    executor.submit(_prepare, db_url)
 
 
 def take(db_url: str) -> ProcessPoolExecutor | None:
@@ -93,12 +86,6 @@ def discard(db_url: str | None = None) -> None:
         executor = _PRESTARTED.pop(url, None)
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _warm() -> None:
-    from pipelines.store.writerprocess import writer_warm
-
-    writer_warm()
 
 
 def _prepare(db_url: str) -> None:

@@ -102,7 +102,6 @@ def test_a_failed_prepare_is_what_writer_open_raises(tmp_path):
 def test_the_pipeline_takes_the_prestarted_writer(sqlite_url):
     writerboot.prestart(sqlite_url)
     prestarted = writerboot._PRESTARTED[sqlite_url]
-    writerboot.prepare(sqlite_url)
     pipeline = DatabasePipeline(sqlite_url, batch_size=10, run_id="run-early")
 
     async def crawl():
@@ -138,7 +137,8 @@ def test_an_untaken_writer_is_stopped(sqlite_url):
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
 
 
-def test_a_crawl_refused_before_its_pipeline_opens_leaves_no_writer(sqlite_url, tmp_path):
+def test_a_crawl_refused_by_the_database_check_starts_no_writer(sqlite_url, tmp_path):
+    """The writer starts under the locks, after the checks: an error there prints one line."""
     from crawler.cli import main
 
     db.upgrade(sqlite_url)

@@ -141,35 +141,6 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
     if args.discovery:
         settings.set("CRAWL_DISCOVERY", args.discovery, priority="cmdline")
 
-    prestarted = (
-        settings.getbool("DB_ENABLED")
-        and settings.get("DB_WRITER", "process") == "process"
-        and bool(db_url)
-        and not (args.frontier or settings.get("DISTRIBUTED_FRONTIER"))
-    )
-    if prestarted:
-        # The database writer's process starts now: its interpreter and imports (about a
-        # CPU-second) run on the other core while this one loads Scrapy, instead of after it,
-        # before the first request (docs/architecture.md, "Start-up").
-        from pipelines import writerboot
-
-        writerboot.prestart(db_url)
-    try:
-        return _checked_run(settings, args, archive, db_url, site_root, run_id, prestarted)
-    finally:
-        if prestarted:
-            writerboot.discard()  # the crawl ended before its pipeline took the writer
-
-
-def _checked_run(
-    settings: Any,
-    args: argparse.Namespace,
-    archive: Path,
-    db_url: str,
-    site_root: str,
-    run_id: str,
-    prestarted: bool,
-) -> int:
     try:
         archive.mkdir(parents=True, exist_ok=True)
         probe = archive / f".write-test-{os.getpid()}"
@@ -221,14 +192,37 @@ def _checked_run(
         except LockHeldError as exc:
             print(f"dgarchive: error: {exc}", file=sys.stderr)
             return ExitCode.LOCK_HELD
-        if prestarted:
+        if frontier is None and _prestart_writer(settings, db_url):
             from pipelines import writerboot
 
-            writerboot.prepare(db_url)  # under the locks: the schema is brought to head now
+            stack.callback(writerboot.discard)  # if the crawl ends before its pipeline opens
         code = _run_spider(settings, args, site_root, frontier)
         if settings.getbool("ARCHIVE_INDEX", True):  # still under the lock: one indexer at a time
             _index_archive(archive, settings.getint("INDEX_ZIPNUM_THRESHOLD", 0))
         return code
+
+
+def _prestart_writer(settings: Any, db_url: str) -> bool:
+    """Start the database writer's process now, under the locks, so that its interpreter,
+    imports and schema check (about a CPU-second) run on the other core while this process
+    loads Scrapy, instead of after it, before the first request (docs/architecture.md,
+    "Start-up"). The pipeline takes it when it opens; if it cannot be started here, the
+    pipeline starts its own then, as it always did, and fails there if it must."""
+    if not (
+        settings.getbool("DB_ENABLED")
+        and settings.get("DB_WRITER", "process") == "process"
+        and db_url
+    ):
+        return False
+    from pipelines import writerboot
+
+    try:
+        writerboot.prestart(db_url)
+    except Exception:  # the pipeline starts its own at open and reports a failure there
+        log.debug("the database writer was not started early", exc_info=True)
+        writerboot.discard()
+        return False
+    return True
 
 
 def _index_archive(archive: Path, zipnum_threshold: int = 0) -> None:

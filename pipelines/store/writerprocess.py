@@ -17,7 +17,7 @@ from pipelines.store.engine import make_engine
 from pipelines.store.errors import DatabaseError
 from pipelines.store.failures import translate_error
 from pipelines.store.labels import TownLike
-from pipelines.store.schema import ensure_schema, head_revision
+from pipelines.store.schema import ensure_schema
 from pipelines.store.writer import RecordStore
 from pipelines.writerboot import writer_init
 
@@ -29,7 +29,6 @@ __all__ = [
     "writer_open",
     "writer_prepare",
     "writer_save",
-    "writer_warm",
 ]
 
 logger = logging.getLogger(__name__)
@@ -46,15 +45,10 @@ STORE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, OSError
 _PREPARE_FAILED: dict[str, BaseException] = {}
 
 
-def writer_warm() -> None:
-    """Run in a prestarted writer (`pipelines.writerboot`) while the crawl starts: importing
-    this module loaded the store; this reads the revisions `ensure_schema` compares with."""
-    head_revision()
-
-
 def writer_prepare(db_url: str) -> None:
-    """Bring the schema to head ahead of `writer_open`, in the same process (the crawl holds
-    its locks by then). What `writer_open` would raise for it is kept, and raised there."""
+    """Bring the schema to head ahead of `writer_open`, in the same process, while the crawl
+    process starts (`pipelines.writerboot`; the crawl holds its locks by then). What
+    `writer_open` would raise for it is kept, and raised there."""
     _PREPARE_FAILED.pop(db_url, None)
     engine = make_engine(db_url)
     try:
