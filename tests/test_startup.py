@@ -58,7 +58,8 @@ def test_declared_revisions_follow_branches_and_merges(tmp_path, monkeypatch):
         "revision = make_id()\ndown_revision = None\n",  # not a literal
         'revision = "x"\n',  # no down_revision
         'revision = "x"\ndown_revision = 7\n',
-        "revision = (\n",  # not Python
+        'revision = (\n    "x"\n)\ndown_revision = None\n',  # not on one line
+        'revision = "x"\ndown_revision = None\nrevision = "y"\n',  # twice
     ],
 )
 def test_declared_revisions_leave_an_unusual_script_to_alembic(body, tmp_path, monkeypatch):
