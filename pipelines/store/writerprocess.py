@@ -6,10 +6,7 @@ Module-level functions, so that a `spawn` process can run them (pickled by name)
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
 from collections.abc import Iterable
-from multiprocessing.context import SpawnContext
 
 from sqlalchemy import exc as sa_exc
 
@@ -19,19 +16,14 @@ from pipelines.store.failures import translate_error
 from pipelines.store.labels import TownLike
 from pipelines.store.schema import ensure_schema
 from pipelines.store.writer import RecordStore
-from pipelines.writerboot import writer_init
 
 __all__ = [
     "STORE_ERRORS",
-    "spawn_context",
     "writer_finish",
-    "writer_init",
     "writer_open",
     "writer_prepare",
     "writer_save",
 ]
-
-logger = logging.getLogger(__name__)
 
 _WRITER_STORES: dict[str, RecordStore] = {}
 
@@ -121,8 +113,3 @@ def writer_finish(token: str, run_id: str, status: str, counters: dict) -> None:
         raise translate_error(exc, store.engine) from None
     finally:
         store.engine.dispose()
-
-
-def spawn_context() -> SpawnContext:
-    # spawn, not fork: the crawl process runs a reactor and threads a fork would copy.
-    return multiprocessing.get_context("spawn")
