@@ -185,3 +185,27 @@ def _record() -> dict:
     from tests.test_database import interview_record
 
     return interview_record()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "started"),
+    [
+        ({}, True),
+        ({"DB_WRITER": "thread"}, False),
+        ({"DB_ENABLED": False}, False),
+        ({"ITEM_PIPELINES": {"pipelines.cleaning.CleaningPipeline": 100}}, False),
+        ({"ITEM_PIPELINES": {"pipelines.database.DatabasePipeline": None}}, False),
+    ],
+)
+def test_the_writer_is_started_early_only_for_the_database_pipeline(overrides, started, sqlite_url):
+    from crawler.cli.base import project_settings
+    from crawler.cli.crawl import _prestart_writer
+
+    settings = project_settings()
+    for name, value in overrides.items():
+        settings.set(name, value, priority="cmdline")
+    try:
+        assert _prestart_writer(settings, sqlite_url) is started
+        assert (sqlite_url in writerboot._PRESTARTED) is started
+    finally:
+        writerboot.discard()

@@ -208,12 +208,14 @@ def _prestart_writer(settings: Any, db_url: str) -> bool:
     loads Scrapy, instead of after it, before the first request (docs/architecture.md,
     "Start-up"). The pipeline takes it when it opens; if it cannot be started here, the
     pipeline starts its own then, as it always did, and fails there if it must."""
+    pipelines = settings.getdict("ITEM_PIPELINES")
     if not (
         settings.getbool("DB_ENABLED")
         and settings.get("DB_WRITER", "process") == "process"
         and db_url
+        and pipelines.get("pipelines.database.DatabasePipeline") is not None
     ):
-        return False
+        return False  # no writer process, or none by that name: the pipeline's own start
     from pipelines import writerboot
 
     try:
