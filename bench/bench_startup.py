@@ -7,6 +7,14 @@ launch to the moment the mirror's handler receives the first request (robots.txt
 stops the crawl. It prints every round and the median (goal: < 1 s), with the CPU seconds
 the crawl's processes had used by then (what the start-up costs, which a loaded machine
 does not inflate as it does wall time). What it is made of: docs/architecture.md.
+
+`--baseline DIR` (another checkout, e.g. `git worktree add /tmp/base main`) runs that tree's
+`dgarchive crawl` too, alternating with this one within each round (which goes first
+alternates as well), and prints both medians and their ratios.
+
+The crawl runs with Python's bytecode cache, as an installed dgarchive does, even where
+PYTHONDONTWRITEBYTECODE is set (the first round writes `__pycache__`, which git ignores);
+`--no-pyc` compiles the project's modules on every launch instead (about 0.1 CPU-s more).
 """
 
 from __future__ import annotations
@@ -27,11 +35,11 @@ sys.path.insert(0, str(REPO))
 from tests.mocksite import MockSite  # noqa: E402
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a live process and its live descendants, from /proc: on
-    a loaded machine it says what the start-up costs where wall time says how long it
-    waited for a core."""
-    total = 0.0
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) of a live process, and of its live descendants (the database
+    writer, multiprocessing's resource tracker), from /proc: on a loaded machine it says what
+    the start-up costs where wall time says how long it waited for a core."""
+    own = others = 0.0
     todo = [pid]
     while todo:
         p = todo.pop()
@@ -42,14 +50,24 @@ def cpu_seconds(pid: int) -> float:
                 todo += [int(c) for c in fh.read().split()]
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if p == pid:
+            own = seconds
+        else:
+            others += seconds
+    return own, others
 
 
-def first_request_seconds(site: MockSite, work: Path, extra: list[str]) -> tuple[float, float, str]:
+def first_request_seconds(
+    site: MockSite, work: Path, extra: list[str], repo: Path = REPO, pyc: bool = True
+) -> tuple[float, tuple[float, float], str]:
     site.reset_log()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DGARCHIVE_")}
-    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONPATH"] = str(repo)
+    if pyc:  # as installed: the project's modules are read from __pycache__, not compiled
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     cmd = [
         sys.executable, "-m", "crawler.cli", "-q", "crawl", "--town", "houjie",
         "--site-root", site.url, "--archive", str(work / "archive"),
@@ -58,7 +76,7 @@ def first_request_seconds(site: MockSite, work: Path, extra: list[str]) -> tuple
     ]  # fmt: skip
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = t0 + 120
@@ -85,27 +103,56 @@ def main() -> None:
     )
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument(
+        "--baseline", metavar="DIR", help="another checkout to time alternately with this one"
+    )
+    ap.add_argument(
+        "--no-pyc", action="store_true", help="no bytecode cache: compile on every launch"
+    )
+    ap.add_argument(
         "extra", nargs="*", help="more `dgarchive crawl` arguments (after --), e.g. --no-db"
     )
     args = ap.parse_args()
-    times, cpus = [], []
+    trees = {"this": REPO}
+    if args.baseline:
+        trees["baseline"] = Path(args.baseline).resolve()
+    times: dict[str, list[float]] = {name: [] for name in trees}
+    cpus: dict[str, list[float]] = {name: [] for name in trees}
+    mains: dict[str, list[float]] = {name: [] for name in trees}
     with MockSite(articles=60) as site, tempfile.TemporaryDirectory(prefix="dgstart-") as tmp:
         for rnd in range(args.rounds):
-            work = Path(tmp) / str(rnd)
-            work.mkdir()
-            seconds, cpu, first = first_request_seconds(site, work, args.extra)
-            times.append(seconds)
-            cpus.append(cpu)
-            print(
-                f"round {rnd}: first request {first} after {seconds:.3f}s "
-                f"({cpu:.2f} CPU-s in the crawl's processes)",
-                flush=True,
-            )
-    print(
-        f"start-up: launch to first request, median of {len(times)}: "
-        f"{statistics.median(times):.3f}s (goal < 1 s); CPU seconds used by then "
-        f"{statistics.median(cpus):.2f} (load average {os.getloadavg()[0]:.1f})"
-    )
+            order = list(trees) if rnd % 2 == 0 else list(reversed(trees))
+            for name in order:
+                work = Path(tmp) / f"{rnd}-{name}"
+                work.mkdir()
+                seconds, cpu, first = first_request_seconds(
+                    site, work, args.extra, trees[name], pyc=not args.no_pyc
+                )
+                times[name].append(seconds)
+                cpus[name].append(sum(cpu))
+                mains[name].append(cpu[0])
+                label = f" {name}" if len(trees) > 1 else ""
+                print(
+                    f"round {rnd}{label}: first request {first} after {seconds:.3f}s "
+                    f"({sum(cpu):.2f} CPU-s in the crawl's processes: {cpu[0]:.2f} in the "
+                    f"crawl process, {cpu[1]:.2f} in its children)",
+                    flush=True,
+                )
+    for name in trees:
+        label = f" ({name}: {trees[name]})" if len(trees) > 1 else ""
+        print(
+            f"start-up{label}: launch to first request, median of {len(times[name])}: "
+            f"{statistics.median(times[name]):.3f}s (goal < 1 s); CPU seconds used by then "
+            f"{statistics.median(cpus[name]):.2f}, of which the crawl process "
+            f"{statistics.median(mains[name]):.2f} (load average {os.getloadavg()[0]:.1f})"
+        )
+    if len(trees) > 1:
+        wall = statistics.median(times["this"]) / statistics.median(times["baseline"])
+        cpu = statistics.median(cpus["this"]) / statistics.median(cpus["baseline"])
+        main = statistics.median(mains["this"]) / statistics.median(mains["baseline"])
+        print(
+            f"this / baseline, medians: wall {wall:.2f}, CPU seconds {cpu:.2f} "
+            f"(crawl process {main:.2f})"
+        )
 
 
 if __name__ == "__main__":

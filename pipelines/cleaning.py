@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from pipelines.text import normalize_space
@@ -48,6 +47,10 @@ class CleaningPipeline:
         return cls(stats=crawler.stats)
 
     def process_item(self, item: Any) -> Any:
+        # Here, not at the top: itemadapter imports pydantic (0.12 CPU-s), and Scrapy loads
+        # this pipeline before the crawl's first request but needs itemadapter only later.
+        from itemadapter import ItemAdapter
+
         adapter = ItemAdapter(item)
         url = adapter.get("url")
         if not isinstance(url, str) or not url.strip():

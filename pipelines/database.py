@@ -9,28 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import (
-    BrokenExecutor,
-    Executor,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-)
+from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from typing import Any
 
+from pipelines import writerboot
 from pipelines.failures import record_failure
 from pipelines.store import DatabaseError, TownLike, translate_error, validate_record
-from pipelines.store.writerprocess import (
-    STORE_ERRORS,
-    spawn_context,
-    writer_finish,
-    writer_init,
-    writer_open,
-    writer_save,
-)
+from pipelines.store.writerprocess import STORE_ERRORS, writer_finish, writer_open, writer_save
 
 __all__ = ["DatabasePipeline"]
 
@@ -141,12 +128,8 @@ class DatabasePipeline:
 
     async def open_spider(self) -> None:
         if self.writer == "process":
-            self._executor = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=spawn_context(),
-                initializer=writer_init,
-                initargs=(os.getpid(),),
-            )
+            # `dgarchive crawl` started it early (pipelines.writerboot), else a new one.
+            self._executor = writerboot.take(self.db_url) or writerboot.new_writer_process()
         else:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dgarchive-db")
         spider = getattr(getattr(self, "crawler", None), "spider", None)

@@ -192,10 +192,39 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
         except LockHeldError as exc:
             print(f"dgarchive: error: {exc}", file=sys.stderr)
             return ExitCode.LOCK_HELD
+        if frontier is None and _prestart_writer(settings, db_url):
+            from pipelines import writerboot
+
+            stack.callback(writerboot.discard)  # if the crawl ends before its pipeline opens
         code = _run_spider(settings, args, site_root, frontier)
         if settings.getbool("ARCHIVE_INDEX", True):  # still under the lock: one indexer at a time
             _index_archive(archive, settings.getint("INDEX_ZIPNUM_THRESHOLD", 0))
         return code
+
+
+def _prestart_writer(settings: Any, db_url: str) -> bool:
+    """Start the database writer's process now, under the locks, so that its interpreter,
+    imports and schema check (about a CPU-second) run on the other core while this process
+    loads Scrapy, instead of after it, before the first request (docs/architecture.md,
+    "Start-up"). The pipeline takes it when it opens; if it cannot be started here, the
+    pipeline starts its own then, as it always did, and fails there if it must."""
+    pipelines = settings.getdict("ITEM_PIPELINES")
+    if not (
+        settings.getbool("DB_ENABLED")
+        and settings.get("DB_WRITER", "process") == "process"
+        and db_url
+        and pipelines.get("pipelines.database.DatabasePipeline") is not None
+    ):
+        return False  # no writer process, or none by that name: the pipeline's own start
+    from pipelines import writerboot
+
+    try:
+        writerboot.prestart(db_url)
+    except Exception:  # the pipeline starts its own at open and reports a failure there
+        log.debug("the database writer was not started early", exc_info=True)
+        writerboot.discard()
+        return False
+    return True
 
 
 def _index_archive(archive: Path, zipnum_threshold: int = 0) -> None:
@@ -219,6 +248,7 @@ def _run_spider(
 ) -> int:
     # Scrapy and Twisted load here, not at the top: `--help`, `export` and the others start
     # without them.
+    _import_http_handler()
     from scrapy.crawler import CrawlerProcess
 
     from crawler.logs import SCRAPY_LOG_SETTINGS
@@ -260,3 +290,30 @@ def _run_spider(
 
         publish_report(frontier, crawler)
     return int(report_exit_code(crawler))
+
+
+def _import_http_handler() -> None:
+    """Import Scrapy's HTTP/1.1 download handler without `inspect.stack()`'s cost.
+
+    Its TLS modules build three deprecated aliases with `create_deprecated_class`, which
+    calls `inspect.stack()` only to read its caller's module name; that reads the source
+    line of each of the 40-odd frames above and, for every frozen importlib frame, walks all
+    loaded modules (`inspect.getmodule`): 0.05-0.1 CPU-s, more under load. While the import
+    runs, `inspect.stack` returns only the caller's frame, which is all that function reads;
+    the aliases get the same `__module__`.
+    """
+    import inspect
+
+    if "scrapy.core.downloader.handlers.http11" in sys.modules:
+        return
+    stack = inspect.stack
+
+    def callers_frame(context: int = 1) -> list:
+        # [0]: create_deprecated_class's own frame, [1]: the module that called it.
+        return [None, (sys._getframe(2),)]
+
+    inspect.stack = callers_frame  # type: ignore[assignment]
+    try:
+        import scrapy.core.downloader.handlers.http11  # noqa: F401
+    finally:
+        inspect.stack = stack

@@ -5,22 +5,28 @@ models without a cycle."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import URL
 
 from pipelines.store.engine import make_engine, migrating
 from pipelines.store.errors import DatabaseReadOnlyError, SchemaTooNewError
 from pipelines.store.failures import translated
 from pipelines.store.urls import shown_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (about 0.1 CPU-s to import, and as much to load the migration scripts) is imported
+# only to migrate or check the models: the pre-crawl checks read the version table with one
+# query and the revisions from the scripts' source (`_declared_revisions`).
+VERSION_TABLE = "alembic_version"  # Alembic's default, which migrations/env.py keeps
 
 __all__ = [
     "check_database",
@@ -49,6 +55,8 @@ def migrations_dir() -> Path:
 
 
 def _alembic_config(connection: Any = None) -> Config:
+    from alembic.config import Config
+
     here = migrations_dir()
     cfg = Config(str(here / "alembic.ini"))
     cfg.set_main_option("script_location", str(here))
@@ -61,9 +69,56 @@ def _alembic_config(connection: Any = None) -> Config:
 @lru_cache(maxsize=1)
 def _script_revisions() -> tuple[frozenset[str], frozenset[str]]:
     """(all revision ids, head ids) known to this code."""
+    return _declared_revisions() or _alembic_revisions()
+
+
+def _alembic_revisions() -> tuple[frozenset[str], frozenset[str]]:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_alembic_config())
     revs = frozenset(r.revision for r in script.walk_revisions())
     return revs, frozenset(script.get_heads())
+
+
+# `revision = "0001"` and `down_revision = ...` (annotated or not) at the start of a line,
+# as Alembic's script template writes them. Read with a regular expression and
+# `ast.literal_eval` of the value: parsing the whole initial migration with `ast.parse` cost
+# about 50 ms.
+_DECLARED = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+)$", re.M)
+
+
+def _declared_revisions() -> tuple[frozenset[str], frozenset[str]] | None:
+    """(all revision ids, head ids) read from the `revision` and `down_revision` literals of
+    the version scripts, without Alembic and without running them; None when a script does
+    not declare each once, on one line, as a literal: Alembic then decides. A head is a
+    revision no other revises. tests/test_startup.py holds this equal to Alembic's answer."""
+    versions = migrations_dir() / "versions"
+    revised: dict[str, set[str]] = {}
+    for path in sorted(versions.glob("*.py")):
+        if path.name.startswith("__"):
+            continue
+        found: dict[str, Any] = {}
+        try:
+            for name, value in _DECLARED.findall(path.read_text(encoding="utf-8")):
+                if name in found:
+                    return None
+                found[name] = ast.literal_eval(value.strip())
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            return None
+        rev, down = found.get("revision"), found.get("down_revision", ...)
+        if not isinstance(rev, str) or down is ... or rev in revised:
+            return None
+        if down is None or isinstance(down, str):
+            downs = {down} - {None}
+        elif isinstance(down, (tuple, list)) and all(isinstance(d, str) for d in down):
+            downs = set(down)
+        else:
+            return None
+        revised[rev] = downs  # type: ignore[assignment]
+    if not revised:
+        return None
+    below = set().union(*revised.values())
+    return frozenset(revised), frozenset(set(revised) - below)
 
 
 def head_revision() -> str:
@@ -78,7 +133,12 @@ def _engine_of(url_or_engine: str | URL | Engine) -> tuple[Engine, bool]:
 
 
 def _db_revisions(connection: Any) -> set[str]:
-    return set(MigrationContext.configure(connection).get_current_heads())
+    """The revisions in the database's version table (none when it has no such table), as
+    Alembic's `MigrationContext.get_current_heads` reads them."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return set()
+    rows = connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}")
+    return {row[0] for row in rows}
 
 
 def schema_state(engine: Engine) -> str:
@@ -101,6 +161,8 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> None:
     try:
         if schema_state(engine) == "ahead":
             raise schema_too_new_error(engine)
+        from alembic import command
+
         with translated(engine), migrating(engine) as conn:
             command.upgrade(_alembic_config(conn), revision)
     finally:
@@ -112,6 +174,8 @@ def downgrade(url_or_engine: str | URL | Engine, revision: str = "base") -> None
     """Migrate the database down to `revision` (for development and tests)."""
     engine, owned = _engine_of(url_or_engine)
     try:
+        from alembic import command
+
         with translated(engine), migrating(engine) as conn:
             command.downgrade(_alembic_config(conn), revision)
     finally:
@@ -123,6 +187,8 @@ def check_models(url_or_engine: str | URL | Engine) -> None:
     """`alembic check`: raise if the models and the migrated database disagree."""
     engine, owned = _engine_of(url_or_engine)
     try:
+        from alembic import command
+
         with engine.connect() as conn:
             command.check(_alembic_config(conn))
     finally:

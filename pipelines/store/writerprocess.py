@@ -6,14 +6,7 @@ Module-level functions, so that a `spawn` process can run them (pickled by name)
 
 from __future__ import annotations
 
-import ctypes
-import logging
-import multiprocessing
-import os
-import signal
-import sys
 from collections.abc import Iterable
-from multiprocessing.context import SpawnContext
 
 from sqlalchemy import exc as sa_exc
 
@@ -26,14 +19,11 @@ from pipelines.store.writer import RecordStore
 
 __all__ = [
     "STORE_ERRORS",
-    "spawn_context",
     "writer_finish",
-    "writer_init",
     "writer_open",
+    "writer_prepare",
     "writer_save",
 ]
-
-logger = logging.getLogger(__name__)
 
 _WRITER_STORES: dict[str, RecordStore] = {}
 
@@ -42,31 +32,33 @@ _WRITER_STORES: dict[str, RecordStore] = {}
 # the crawl as itself, with its traceback, so it ends as an internal error (exit 70).
 STORE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, OSError, DatabaseError)
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# A failed `writer_prepare`, by database URL: `writer_open` raises it instead of trying again
+# (a locked database would otherwise make the crawl wait out its busy timeout twice).
+_PREPARE_FAILED: dict[str, BaseException] = {}
 
 
-def writer_init(parent_pid: int) -> None:
-    """Run first in the writer process: tie its life to the crawl's.
-
-    On Linux the kernel sends SIGKILL to the writer when the crawl process dies, however it
-    dies (kill -9, OOM killer), so no writer is left holding the database files. If the crawl
-    died before this line ran, the writer has already been re-parented: it exits at once.
-    SIGINT and SIGTERM are ignored: Ctrl-C reaches the whole process group, and the crawl
-    decides when its writer stops (after the pending batch is written).
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            logger.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
-    if os.getppid() != parent_pid:
-        os._exit(1)
+def writer_prepare(db_url: str) -> None:
+    """Bring the schema to head ahead of `writer_open`, in the same process, while the crawl
+    process starts (`pipelines.writerboot`; the crawl holds its locks by then). What
+    `writer_open` would raise for it is kept, and raised there."""
+    _PREPARE_FAILED.pop(db_url, None)
+    engine = make_engine(db_url)
+    try:
+        ensure_schema(engine)
+    except STORE_ERRORS as exc:
+        _PREPARE_FAILED[db_url] = translate_error(exc, db_url)
+    except Exception as exc:  # noqa: BLE001 - a bug: writer_open raises it as itself
+        _PREPARE_FAILED[db_url] = exc
+    finally:
+        engine.dispose()
 
 
 def writer_open(
     token: str, db_url: str, run_id: str, args: dict, towns: Iterable[TownLike] = ()
 ) -> None:
+    failed = _PREPARE_FAILED.pop(db_url, None)
+    if failed is not None:
+        raise failed
     engine = make_engine(db_url)
     try:
         ensure_schema(engine)
@@ -121,8 +113,3 @@ def writer_finish(token: str, run_id: str, status: str, counters: dict) -> None:
         raise translate_error(exc, store.engine) from None
     finally:
         store.engine.dispose()
-
-
-def spawn_context() -> SpawnContext:
-    # spawn, not fork: the crawl process runs a reactor and threads a fork would copy.
-    return multiprocessing.get_context("spawn")

@@ -1,0 +1,211 @@
+"""Start-up of `dgarchive crawl` (docs/architecture.md, "Start-up"): the writer process
+started early (`pipelines.writerboot`), the schema state read without Alembic, Scrapy's HTTP
+handler imported without `inspect.stack`. Each must answer as the slower way did."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from pipelines import store as db
+from pipelines import writerboot
+from pipelines.database import DatabasePipeline
+from pipelines.store import DatabaseError, schema
+from pipelines.store import writerprocess as wp
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# -- the schema state without Alembic ---------------------------------------------------------
+
+
+def test_declared_revisions_are_alembics():
+    assert schema._declared_revisions() == schema._alembic_revisions()
+
+
+def _versions(tmp_path: Path, scripts: dict[str, str]) -> Path:
+    versions = tmp_path / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    for name, body in scripts.items():
+        (versions / name).write_text(body)
+    return versions.parent
+
+
+def test_declared_revisions_follow_branches_and_merges(tmp_path, monkeypatch):
+    here = _versions(
+        tmp_path,
+        {
+            "a.py": 'revision = "a"\ndown_revision = None\n',
+            "b.py": 'revision: str = "b"\ndown_revision: str | None = "a"\n',
+            "c.py": 'revision = "c"\ndown_revision = "a"\n',
+            "d.py": 'revision = "d"\ndown_revision = ("b", "c")\n',
+            "e.py": 'revision = "e"\ndown_revision = "a"\n',  # a second head
+        },
+    )
+    monkeypatch.setattr(schema, "migrations_dir", lambda: here)
+    assert schema._declared_revisions() == (frozenset("abcde"), frozenset({"d", "e"}))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "revision = make_id()\ndown_revision = None\n",  # not a literal
+        'revision = "x"\n',  # no down_revision
+        'revision = "x"\ndown_revision = 7\n',
+        'revision = (\n    "x"\n)\ndown_revision = None\n',  # not on one line
+        'revision = "x"\ndown_revision = None\nrevision = "y"\n',  # twice
+    ],
+)
+def test_declared_revisions_leave_an_unusual_script_to_alembic(body, tmp_path, monkeypatch):
+    here = _versions(tmp_path, {"a.py": 'revision = "a"\ndown_revision = None\n', "x.py": body})
+    monkeypatch.setattr(schema, "migrations_dir", lambda: here)
+    assert schema._declared_revisions() is None
+
+
+def test_the_version_table_is_read_as_alembic_reads_it(sqlite_url):
+    engine = db.make_engine(sqlite_url)
+    try:
+        for step in ("empty", "head", "edited"):
+            if step == "head":
+                db.upgrade(engine)
+            elif step == "edited":  # two rows: a database with two heads
+                with engine.begin() as conn:
+                    conn.execute(text("INSERT INTO alembic_version VALUES ('f00dfacade99')"))
+            with engine.connect() as conn:
+                alembic = set(MigrationContext.configure(conn).get_current_heads())
+                assert schema._db_revisions(conn) == alembic, step
+        assert db.schema_state(engine) == "ahead"
+    finally:
+        engine.dispose()
+
+
+# -- the writer process started early ---------------------------------------------------------
+
+
+def test_a_failed_prepare_is_what_writer_open_raises(tmp_path):
+    url = f"sqlite:///{tmp_path / 'missing' / 'x.sqlite'}?mode=ro"  # cannot be created
+    with pytest.raises(DatabaseError) as plain:
+        wp.writer_open("t1", url, "run", {})
+    wp.writer_prepare(url)
+    with pytest.raises(DatabaseError) as prepared:
+        wp.writer_open("t2", url, "run", {})
+    assert str(prepared.value) == str(plain.value)
+    assert type(prepared.value) is type(plain.value)
+    assert url not in wp._PREPARE_FAILED  # raised once, not kept
+
+
+def test_the_pipeline_takes_the_prestarted_writer(sqlite_url):
+    writerboot.prestart(sqlite_url)
+    prestarted = writerboot._PRESTARTED[sqlite_url]
+    pipeline = DatabasePipeline(sqlite_url, batch_size=10, run_id="run-early")
+
+    async def crawl():
+        await pipeline.open_spider()
+        assert pipeline._executor is prestarted
+        await pipeline.process_item(_record())
+        await pipeline.close_spider()
+        await pipeline.spider_closed(reason="finished")
+
+    try:
+        asyncio.run(crawl())
+    finally:
+        writerboot.discard()
+    assert writerboot.take(sqlite_url) is None
+    engine = db.make_engine(sqlite_url)
+    try:
+        assert db.schema_state(engine) == "current"
+        with engine.connect() as conn:
+            runs = conn.execute(text("SELECT id, status FROM crawl_runs")).all()
+        assert [tuple(r) for r in runs] == [("run-early", "finished")]
+        assert [r["url"] for r in db.RecordStore(engine).iter_records()] == [_record()["url"]]
+    finally:
+        engine.dispose()
+
+
+def test_an_untaken_writer_is_stopped(sqlite_url):
+    writerboot.prestart(sqlite_url)
+    executor = writerboot._PRESTARTED[sqlite_url]
+    pids = list(executor._processes)
+    assert pids
+    writerboot.discard()
+    assert writerboot._PRESTARTED == {}
+    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+def test_a_crawl_refused_by_the_database_check_starts_no_writer(sqlite_url, tmp_path):
+    """The writer starts under the locks, after the checks: an error there prints one line."""
+    from crawler.cli import main
+
+    db.upgrade(sqlite_url)
+    engine = db.make_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfacade99'"))
+    engine.dispose()
+    code = main(
+        ["-q", "crawl", "--town", "houjie", "--site-root", "http://127.0.0.1:9/",
+         "--archive", str(tmp_path / "a"), "--db", sqlite_url]
+    )  # fmt: skip
+    assert code == 5
+    assert writerboot._PRESTARTED == {}
+
+
+# -- Scrapy's HTTP handler --------------------------------------------------------------------
+
+
+def test_the_http_handler_is_imported_with_its_aliases_named_as_before():
+    probe = """
+import inspect, sys
+stack = inspect.stack
+from crawler.cli.crawl import _import_http_handler
+_import_http_handler()
+assert inspect.stack is stack
+assert "twisted.internet.reactor" not in sys.modules
+from scrapy.core.downloader import contextfactory, tls
+print(contextfactory.ScrapyClientContextFactory.__module__)
+print(contextfactory.AcceptableProtocolsContextFactory.__module__)
+print(tls.ScrapyClientTLSOptions.__module__)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [
+        "scrapy.core.downloader.contextfactory",
+        "scrapy.core.downloader.contextfactory",
+        "scrapy.core.downloader.tls",
+    ]
+
+
+def _record() -> dict:
+    from tests.test_database import interview_record
+
+    return interview_record()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "started"),
+    [
+        ({}, True),
+        ({"DB_WRITER": "thread"}, False),
+        ({"DB_ENABLED": False}, False),
+        ({"ITEM_PIPELINES": {"pipelines.cleaning.CleaningPipeline": 100}}, False),
+        ({"ITEM_PIPELINES": {"pipelines.database.DatabasePipeline": None}}, False),
+    ],
+)
+def test_the_writer_is_started_early_only_for_the_database_pipeline(overrides, started, sqlite_url):
+    from crawler.cli.base import project_settings
+    from crawler.cli.crawl import _prestart_writer
+
+    settings = project_settings()
+    for name, value in overrides.items():
+        settings.set(name, value, priority="cmdline")
+    try:
+        assert _prestart_writer(settings, sqlite_url) is started
+        assert (sqlite_url in writerboot._PRESTARTED) is started
+    finally:
+        writerboot.discard()
