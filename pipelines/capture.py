@@ -115,6 +115,8 @@ class WarcCapture:
         self.failed = False
         self.revisits = 0
         self._closing: list[Callable[[], list[ClosingRecord]]] = []
+        self._stats_revisits = -1  # the values _update_stats last set
+        self._stats_files: list[str] | None = None
         self.writer = RollingWarcWriter(
             directory,
             prefix=prefix,
@@ -327,8 +329,10 @@ class WarcCapture:
     ) -> ArcWarcRecord:
         # The head as sent when the download handler recorded it; else from request.headers.
         sent = (wire or {}).get("request_head")
-        head = HttpHead.parse(sent) if sent else None
-        headers = [(k, v) for k, vs in request.headers.items() for v in vs]
+        if sent:
+            head, headers = HttpHead.parse(sent), []
+        else:
+            head, headers = None, [(k, v) for k, vs in request.headers.items() for v in vs]
         return self.builder.request(
             response.url,
             method=request.method,
@@ -369,8 +373,14 @@ class WarcCapture:
         w = self.writer
         self.stats.set_value("warc/records_written", w.records_written)
         self.stats.set_value("warc/bytes_written", w.bytes_written)
-        self.stats.set_value("warc/revisits", self.revisits)
-        self.stats.set_value("warc/files", [_name(p) for p in w.files])
+        # The other two change a few times a run: set when they did (each call on Scrapy's
+        # stats collector costs several microseconds, per response).
+        if self.revisits != self._stats_revisits:
+            self.stats.set_value("warc/revisits", self.revisits)
+            self._stats_revisits = self.revisits
+        if w.files != self._stats_files:
+            self.stats.set_value("warc/files", [_name(p) for p in w.files])
+            self._stats_files = list(w.files)
 
 
 def _close_spider(crawler: Crawler, reason: str) -> None:

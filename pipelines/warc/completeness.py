@@ -46,6 +46,21 @@ def header(headers: Iterable[tuple[bytes | str, bytes | str]], name: str) -> str
     return None
 
 
+def _first_values(headers: Iterable[tuple[bytes | str, bytes | str]]) -> dict[str, str]:
+    """The first value of each header `check_body` reads, by lower-case name: one pass, where
+    `header()` for each name would walk the list (and decode every name) again."""
+    found: dict[str, str] = {}
+    for key, value in headers:
+        key = key.decode("latin-1") if isinstance(key, bytes) else key
+        name = key.lower()
+        if name in _READ and name not in found:
+            found[name] = value.decode("latin-1") if isinstance(value, bytes) else value
+    return found
+
+
+_READ = frozenset({"content-length", "content-encoding", "content-type"})
+
+
 def check_body(
     headers: Iterable[tuple[bytes | str, bytes | str]],
     body: bytes,
@@ -55,10 +70,10 @@ def check_body(
     max_size: int = 0,
 ) -> BodyCheck:
     """Judge `body` (the payload as received, still content-encoded) against its headers."""
-    headers = list(headers)
     flags = set(flags)
     if status in (204, 304) or 100 <= status < 200:
         return BodyCheck()  # no body, whatever Content-Length says of the entity
+    headers = _first_values(headers)
     if "download_stopped" in flags:
         return BodyCheck("length", f"body cut at the size limit after {len(body)} bytes")
     if "dataloss" in flags:
@@ -66,12 +81,12 @@ def check_body(
             "disconnect",
             f"connection closed before the whole body arrived ({_promised(headers, body)})",
         )
-    length = header(headers, "Content-Length")
+    length = headers.get("content-length")
     if length is not None and length.strip().isdigit() and int(length) != len(body):
         return BodyCheck(
             "length", f"body is {len(body)} bytes, Content-Length promised {int(length)}"
         )
-    coding = (header(headers, "Content-Encoding") or "").strip().lower()
+    coding = (headers.get("content-encoding") or "").strip().lower()
     close_delimited = "partial" in flags
     if coding in ("gzip", "x-gzip", "deflate"):
         problem = stream_problem(body, coding, max_size=max_size)
@@ -79,7 +94,7 @@ def check_body(
             return BodyCheck("disconnect" if close_delimited else None, problem)
         return BodyCheck()
     if close_delimited:
-        content_type = (header(headers, "Content-Type") or "").lower()
+        content_type = (headers.get("content-type") or "").lower()
         if "html" in content_type or not content_type:
             if b"</html" not in body[-_HTML_END_WINDOW:].lower():
                 return BodyCheck(
@@ -142,8 +157,8 @@ def stream_problem_raw(body: bytes, *, max_size: int = 0) -> str | None:
         return f"deflate stream is corrupt: {exc}"
 
 
-def _promised(headers: list, body: bytes) -> str:
-    length = header(headers, "Content-Length")
+def _promised(headers: dict[str, str], body: bytes) -> str:
+    length = headers.get("content-length")
     if length and length.strip().isdigit():
         return f"{len(body)} of {int(length)} bytes"
     return f"{len(body)} bytes"
