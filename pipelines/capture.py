@@ -22,6 +22,7 @@ from scrapy.utils.defer import deferred_from_coro
 # The request.meta keys are `pipelines.capturemeta`; the download handler imports
 # REASON_META_KEY and WIRE_META_KEY from this module, so they stay importable from here.
 from pipelines.capturemeta import INCOMPLETE_META_KEY as INCOMPLETE_META_KEY
+from pipelines.capturemeta import INFLATED_META_KEY as INFLATED_META_KEY
 from pipelines.capturemeta import LOCATION_META_KEY as LOCATION_META_KEY
 from pipelines.capturemeta import REASON_META_KEY as REASON_META_KEY
 from pipelines.capturemeta import REVISIT_META_KEY as REVISIT_META_KEY
@@ -114,6 +115,9 @@ class WarcCapture:
         self.clock = clock
         self.failed = False
         self.revisits = 0
+        # Set by a downloader middleware that takes the inflated body from request.meta
+        # (crawler.middlewares.InflatedOnceCompressionMiddleware); without one it is not kept.
+        self.keep_inflated = False
         self._closing: list[Callable[[], list[ClosingRecord]]] = []
         self._stats_revisits = -1  # the values _update_stats last set
         self._stats_files: list[str] | None = None
@@ -247,6 +251,7 @@ class WarcCapture:
     def _write(self, response: Response, request: Request) -> tuple[dict, str | None]:
         wire = request.meta.pop(WIRE_META_KEY, None)
         request.meta.pop(INCOMPLETE_META_KEY, None)  # a retry's copy of an earlier verdict
+        request.meta.pop(INFLATED_META_KEY, None)
         if not (
             isinstance(wire, dict)
             and wire.get("url") == response.url
@@ -302,9 +307,12 @@ class WarcCapture:
             response.flags,
             status=response.status,
             max_size=request.meta.get("download_maxsize", self.max_body_size),
+            keep_inflated=self.keep_inflated,
         )
         if check.problem:
             request.meta[INCOMPLETE_META_KEY] = check.problem
+        elif check.inflated is not None:
+            request.meta[INFLATED_META_KEY] = (response.body, check.inflated)
         truncated = check.truncated
         resp_record = self.builder.response(
             response.url,
