@@ -12,7 +12,9 @@ another checkout's code (e.g. a `git worktree` of main) to every round: a before
 comparison under the same load. It prints the median time and pages per second of each and
 the ratios (target: project >= 0.85 of the bare crawl given the same settings), then measures
 an incremental re-crawl with nothing new: requests besides robots.txt and bytes written,
-relative to the first crawl.
+relative to the first crawl. Each crawl's CPU seconds (user + system of the crawl process and
+the children it waited for, the database writer included; from getrusage) are printed too:
+on a shared machine they move far less with the load than the wall time does.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -59,6 +62,13 @@ def start_mirror(articles: int, *extra: str) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of every child waited for so far (and of their own children
+    they waited for: the project's database writer process)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def settings_flags(settings: dict) -> list[str]:
     """`-s KEY=VALUE` for each Scrapy setting."""
     return [a for k, v in settings.items() for a in ("-s", f"{k}={v}")]
@@ -67,6 +77,7 @@ def settings_flags(settings: dict) -> list[str]:
 def project_crawl(url: str, work: Path, *extra: str, tree: Path = REPO) -> dict:
     report = work / f"report-{time.monotonic_ns()}.json"
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    cpu0 = _children_cpu()
     proc = subprocess.run(
         [
             sys.executable,
@@ -99,12 +110,19 @@ def project_crawl(url: str, work: Path, *extra: str, tree: Path = REPO) -> dict:
     data = json.loads(report.read_text())
     elapsed = float(data["duration_seconds"])
     responses = sum(int(v) for v in data.get("responses_by_status", {}).values())
-    return {"responses": responses, "elapsed": elapsed, "report": data, "exit": proc.returncode}
+    return {
+        "responses": responses,
+        "elapsed": elapsed,
+        "cpu": _children_cpu() - cpu0,
+        "report": data,
+        "exit": proc.returncode,
+    }
 
 
 def bare_crawl(url: str, work: Path, *extra: str) -> dict:
     stats = work / f"bare-{time.monotonic_ns()}.json"
     env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
+    cpu0 = _children_cpu()
     subprocess.run(
         [
             sys.executable,
@@ -131,7 +149,7 @@ def bare_crawl(url: str, work: Path, *extra: str) -> dict:
         text=True,
         check=True,
     )
-    return json.loads(stats.read_text())
+    return {**json.loads(stats.read_text()), "cpu": _children_cpu() - cpu0}
 
 
 def main() -> None:
@@ -167,7 +185,8 @@ def main() -> None:
                     runs[kind].append(r)
                     print(
                         f"{kind:<10} round {rnd}: {r['responses']} pages in {r['elapsed']:.2f}s "
-                        f"= {r['responses'] / r['elapsed']:.1f} pages/s{note}",
+                        f"= {r['responses'] / r['elapsed']:.1f} pages/s, "
+                        f"{r['cpu']:.2f} CPU-s{note}",
                         flush=True,
                     )
             secs = {k: statistics.median(r["elapsed"] for r in v) for k, v in runs.items()}
@@ -175,18 +194,27 @@ def main() -> None:
                 k: statistics.median(r["responses"] / r["elapsed"] for r in v)
                 for k, v in runs.items()
             }
+            cpu = {k: statistics.median(r["cpu"] for r in v) for k, v in runs.items()}
             for k in kinds:
-                print(f"median {k:<10} {secs[k]:7.2f}s  {rate[k]:6.1f} pages/s")
+                print(
+                    f"median {k:<10} {secs[k]:7.2f}s  {rate[k]:6.1f} pages/s  {cpu[k]:6.2f} CPU-s"
+                )
             print(
                 f"ratio project/bare (pages/s, medians of {args.rounds} alternating rounds): "
                 f"{rate['project'] / rate['bare-tuned']:.3f} against the bare crawl given the "
                 f"same settings ({' '.join(TUNING[1::2])}; target >= 0.85), "
                 f"{rate['project'] / rate['bare']:.3f} against Scrapy's defaults"
             )
+            print(
+                "CPU seconds (user + system of the crawl process and its children; less "
+                f"sensitive to the machine's load): project/bare-tuned "
+                f"{cpu['project'] / cpu['bare-tuned']:.3f}"
+            )
             if args.other_tree:
                 print(
                     f"this tree against {args.other_tree}: "
-                    f"{rate['project'] / rate['other-tree']:.3f}x the pages/s"
+                    f"{rate['project'] / rate['other-tree']:.3f}x the pages/s, "
+                    f"{cpu['project'] / cpu['other-tree']:.3f}x the CPU seconds"
                 )
 
             work, r1 = first

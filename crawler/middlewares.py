@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from scrapy import Request, signals
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -36,6 +37,7 @@ from twisted.internet.task import deferLater
 from w3lib.url import canonicalize_url
 
 from crawler.config import normalize_url
+from pipelines.capturemeta import INFLATED_META_KEY
 from pipelines.failures import record_failure
 
 if TYPE_CHECKING:
@@ -266,6 +268,47 @@ class RetryAfterMiddleware(RetryMiddleware):
                 return False
             await maybe_deferred_to_future(deferLater(reactor, min(left, 0.5), lambda: None))
         return True
+
+
+# -- decompression -----------------------------------------------------------------------------
+
+
+class InflatedOnceCompressionMiddleware(HttpCompressionMiddleware):
+    """HttpCompressionMiddleware that takes a gzip body's inflated bytes from the WARC capture.
+
+    `WarcCapture` inflates every gzip body as received to judge whether it is whole
+    (`pipelines.warc.completeness`); for a body that is exactly one whole gzip member it keeps
+    the result in `request.meta["dgarchive_inflated"]` with the body it came from, and this
+    middleware uses it instead of inflating the same bytes again. It is used only for that
+    very body object and a `Content-Encoding` that Scrapy would decode as gzip and nothing
+    else; everything else (size limits, warnings, stats, the response class) is Scrapy's.
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> InflatedOnceCompressionMiddleware:
+        mw = super().from_crawler(crawler)
+        mw._kept: tuple[bytes, bytes] | None = None
+        for ext in getattr(getattr(crawler, "extensions", None), "middlewares", ()):
+            if hasattr(ext, "keep_inflated"):
+                ext.keep_inflated = True  # WarcCapture: keep them, they are taken here
+        return mw
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        self._kept = request.meta.pop(INFLATED_META_KEY, None)
+        try:
+            return super().process_response(request, response)
+        finally:
+            self._kept = None
+
+    def _handle_encoding(
+        self, body: bytes, content_encoding: list[bytes], max_size: int
+    ) -> tuple[bytes, list[bytes]]:
+        kept = self._kept
+        if kept is not None and kept[0] is body:
+            to_decode, to_keep = self._split_encodings(content_encoding)
+            if not to_keep and len(to_decode) == 1 and to_decode[0] in (b"gzip", b"x-gzip"):
+                return kept[1], []
+        return super()._handle_encoding(body, content_encoding, max_size)
 
 
 # -- long links --------------------------------------------------------------------------------

@@ -103,6 +103,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ScopedMetaRefreshMiddleware": 580,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.middlewares.ScopedRedirectMiddleware": 600,
+    # Scrapy's, in its place, taking the gzip bodies the WARC capture already inflated.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.InflatedOnceCompressionMiddleware": 590,
 }
 SPIDER_MIDDLEWARES = {
     # A link over URLLENGTH_LIMIT (2083) is a WARNING and a reported failure, not INFO.

@@ -22,6 +22,7 @@ from scrapy.utils.defer import deferred_from_coro
 # The request.meta keys are `pipelines.capturemeta`; the download handler imports
 # REASON_META_KEY and WIRE_META_KEY from this module, so they stay importable from here.
 from pipelines.capturemeta import INCOMPLETE_META_KEY as INCOMPLETE_META_KEY
+from pipelines.capturemeta import INFLATED_META_KEY as INFLATED_META_KEY
 from pipelines.capturemeta import LOCATION_META_KEY as LOCATION_META_KEY
 from pipelines.capturemeta import REASON_META_KEY as REASON_META_KEY
 from pipelines.capturemeta import REVISIT_META_KEY as REVISIT_META_KEY
@@ -114,7 +115,12 @@ class WarcCapture:
         self.clock = clock
         self.failed = False
         self.revisits = 0
+        # Set by a downloader middleware that takes the inflated body from request.meta
+        # (crawler.middlewares.InflatedOnceCompressionMiddleware); without one it is not kept.
+        self.keep_inflated = False
         self._closing: list[Callable[[], list[ClosingRecord]]] = []
+        self._stats_revisits = -1  # the values _update_stats last set
+        self._stats_files: list[str] | None = None
         self.writer = RollingWarcWriter(
             directory,
             prefix=prefix,
@@ -245,6 +251,7 @@ class WarcCapture:
     def _write(self, response: Response, request: Request) -> tuple[dict, str | None]:
         wire = request.meta.pop(WIRE_META_KEY, None)
         request.meta.pop(INCOMPLETE_META_KEY, None)  # a retry's copy of an earlier verdict
+        request.meta.pop(INFLATED_META_KEY, None)
         if not (
             isinstance(wire, dict)
             and wire.get("url") == response.url
@@ -300,9 +307,12 @@ class WarcCapture:
             response.flags,
             status=response.status,
             max_size=request.meta.get("download_maxsize", self.max_body_size),
+            keep_inflated=self.keep_inflated,
         )
         if check.problem:
             request.meta[INCOMPLETE_META_KEY] = check.problem
+        elif check.inflated is not None:
+            request.meta[INFLATED_META_KEY] = (response.body, check.inflated)
         truncated = check.truncated
         resp_record = self.builder.response(
             response.url,
@@ -327,8 +337,10 @@ class WarcCapture:
     ) -> ArcWarcRecord:
         # The head as sent when the download handler recorded it; else from request.headers.
         sent = (wire or {}).get("request_head")
-        head = HttpHead.parse(sent) if sent else None
-        headers = [(k, v) for k, vs in request.headers.items() for v in vs]
+        if sent:
+            head, headers = HttpHead.parse(sent), []
+        else:
+            head, headers = None, [(k, v) for k, vs in request.headers.items() for v in vs]
         return self.builder.request(
             response.url,
             method=request.method,
@@ -369,8 +381,14 @@ class WarcCapture:
         w = self.writer
         self.stats.set_value("warc/records_written", w.records_written)
         self.stats.set_value("warc/bytes_written", w.bytes_written)
-        self.stats.set_value("warc/revisits", self.revisits)
-        self.stats.set_value("warc/files", [_name(p) for p in w.files])
+        # The other two change a few times a run: set when they did (each call on Scrapy's
+        # stats collector costs several microseconds, per response).
+        if self.revisits != self._stats_revisits:
+            self.stats.set_value("warc/revisits", self.revisits)
+            self._stats_revisits = self.revisits
+        if w.files != self._stats_files:
+            self.stats.set_value("warc/files", [_name(p) for p in w.files])
+            self._stats_files = list(w.files)
 
 
 def _close_spider(crawler: Crawler, reason: str) -> None:

@@ -11,6 +11,7 @@ from pipelines.warc.builders import RevisitOf
 
 __all__ = [
     "INCOMPLETE_META_KEY",
+    "INFLATED_META_KEY",
     "LOCATION_META_KEY",
     "REASON_META_KEY",
     "REVISIT_META_KEY",
@@ -30,6 +31,10 @@ LOCATION_META_KEY = "warc"  # out: the capture location (docs/architecture.md)
 REVISIT_PROFILE_META_KEY = "warc_revisit"  # out: the revisit profile, when one was written
 # out: why the archived body is not whole (str), absent when it is (pipelines/warc/completeness.py)
 INCOMPLETE_META_KEY = "dgarchive_incomplete"
+# out, only while a compression middleware that takes it is enabled: (the body as received,
+# its inflated bytes) of a whole gzip body, which the capture inflated to judge it
+# (pipelines/warc/completeness.py), so that the middleware does not inflate it again.
+INFLATED_META_KEY = "dgarchive_inflated"
 
 
 def revisit_of(meta: Mapping[str, Any]) -> RevisitOf | None:

@@ -41,11 +41,16 @@ def new_record_id() -> str:
 
 def sha1_digest(data: bytes) -> str:
     """`sha1:BASE32`, the digest form of WARC-Payload-Digest and WARC-Block-Digest."""
+    if not data:
+        return _EMPTY_DIGEST  # every request record's payload
     return _sha1_b32(hashlib.sha1(data))
 
 
 def _sha1_b32(h: Any) -> str:  # a hashlib object
     return "sha1:" + base64.b32encode(h.digest()).decode("ascii")
+
+
+_EMPTY_DIGEST = _sha1_b32(hashlib.sha1(b""))
 
 
 @dataclass(frozen=True)

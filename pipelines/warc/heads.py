@@ -46,8 +46,34 @@ class HttpHead(StatusAndHeaders):
             raw += b"".join(n + b": " + v + b"\r\n" for n, v in headers) + b"\r\n"
         self.raw = raw
         protocol, _, rest = first_line.decode("latin-1").partition(" ")
-        super().__init__(rest, [(_s(n), _s(v)) for n, v in headers], protocol=protocol)
+        # StatusAndHeaders' fields, set here rather than by its __init__: the str form of
+        # the headers is made only when something reads it (most records are written
+        # without it; `get_header` reads the bytes).
+        self.statusline = rest
+        self.protocol = protocol
+        self.total_len = 0
+        self._pairs = headers
+        self._str_headers: list[tuple[str, str]] | None = None
         self.headers_buff = self.raw
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        if self._str_headers is None:
+            self._str_headers = [(_s(n), _s(v)) for n, v in self._pairs]
+        return self._str_headers
+
+    @headers.setter
+    def headers(self, value: Sequence[tuple[str | bytes, str | bytes]]) -> None:
+        self._str_headers = [(_s(n), _s(v)) for n, v in value]
+
+    def get_header(self, name: str, default_value: str | None = None) -> str | None:
+        if self._str_headers is not None:
+            return super().get_header(name, default_value)
+        want = name.lower().encode("latin-1", "replace")
+        for key, value in self._pairs:
+            if key.lower() == want:
+                return _s(value)
+        return default_value
 
     @classmethod
     def parse(cls, raw: bytes) -> HttpHead:

@@ -25,6 +25,7 @@ from warcio.warcwriter import WARCWriter
 
 from pipelines.dates import utc_now
 from pipelines.warc.builders import WarcRecordBuilder, new_record_id, record_id
+from pipelines.warc.heads import HttpHead
 from pipelines.warc.location import capture_location
 from pipelines.warc.members import already_compressed, gzip_member
 from pipelines.warc.openfiles import fsync_dir, lock, same_file
@@ -201,16 +202,19 @@ class RollingWarcWriter:
     # -- internals -----------------------------------------------------------------------
 
     def _serialize(self, record: ArcWarcRecord) -> bytes:
-        buf = io.BytesIO()
-        stream = record.raw_stream
-        pos = stream.tell()
-        self._serializer.out = buf
-        self._serializer.write_record(record)
-        stream.seek(pos)  # writable again after a rollover (a new WARC-Warcinfo-ID)
-        data = buf.getvalue()
+        data = _exchange_bytes(record)
+        if data is None:
+            buf = io.BytesIO()
+            stream = record.raw_stream
+            pos = stream.tell()
+            self._serializer.out = buf
+            self._serializer.write_record(record)
+            stream.seek(pos)  # writable again after a rollover (a new WARC-Warcinfo-ID)
+            data = buf.getvalue()
         if self.gzip:
             stored_from = None
-            if already_compressed(record.http_headers):
+            # gzip_member deflates all of a record whose payload is under 1 KiB anyway.
+            if record.payload_length + 4 >= 1024 and already_compressed(record.http_headers):
                 # The payload, then the record's closing CRLF CRLF.
                 stored_from = len(data) - 4 - max(record.payload_length, 0)
             data = gzip_member(data, self.compresslevel, stored_from)
@@ -284,6 +288,35 @@ class RollingWarcWriter:
         self.bytes_written += len(data)
         if time.monotonic() - self._last_fsync >= self.fsync_interval:
             self.flush()
+
+
+def _exchange_bytes(record: ArcWarcRecord) -> bytes | None:
+    """A request or response record as warcio's `write_record` writes it, or None for others.
+
+    The builders give these records both digests, their exact HTTP head (`HttpHead`) and the
+    payload in memory, so what warcio does for them comes down to setting Content-Type and
+    Content-Length and joining the parts; done here without its stream copying and digest
+    checks (a third of its cost). Any other record goes through warcio.
+    """
+    head = record.http_headers
+    stream = record.raw_stream
+    if (
+        record.rec_type not in ("request", "response")
+        or type(head) is not HttpHead
+        or type(stream) is not io.BytesIO
+        or record.length is None
+        or record.payload_length < 0
+    ):
+        return None
+    headers = record.rec_headers
+    if not (headers.get_header("WARC-Block-Digest") and headers.get_header("WARC-Payload-Digest")):
+        return None
+    if record.content_type is not None:
+        headers.replace_header("Content-Type", record.content_type)
+    payload = stream.getvalue()[stream.tell() :]
+    record.length = len(head.raw) + record.payload_length
+    headers.replace_header("Content-Length", str(record.length))
+    return b"".join((headers.to_bytes(encoding="utf-8"), head.raw, payload, b"\r\n\r\n"))
 
 
 def _link(record: ArcWarcRecord, to: ArcWarcRecord) -> None:
