@@ -25,11 +25,16 @@ from pipelines.cleaning import CleaningPipeline
 from pipelines.pages import article_record, is_article_url
 from pipelines.pages.encoding import http_charset
 from pipelines.store import RecordStore, column_path_of, ensure_schema, make_engine
+from pipelines.store.itemwriter import ItemWriter
 
 if TYPE_CHECKING:
     from pipelines.warc.reader import ArchivedResponse
 
 BATCH_SIZE = 200
+# From this many bytes of WARC files on, the store writes in a process of its own, on the
+# second core, while this one reads and extracts; below it, starting that process (an
+# interpreter and SQLAlchemy, about half a second) would cost more than it saves.
+WRITER_PROCESS_MIN_BYTES = 2_000_000
 WARC_SUFFIXES = (".warc.gz", ".warc")
 OPEN_SUFFIXES = tuple(s + ".open" for s in WARC_SUFFIXES)
 
@@ -120,6 +125,13 @@ def _site_roots(
     return roots
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reading the file reports it
+
+
 def printable(text: str) -> str:
     """`text` safe for a terminal or a log: control and unprintable characters escaped.
 
@@ -134,7 +146,14 @@ def _say(err: TextIO, message: str) -> None:
     print("dgarchive: " + printable(message), file=err)
 
 
-def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) -> int:
+def run_reindex(
+    archive_dir: str | Path,
+    db_url: str,
+    out: TextIO,
+    err: TextIO,
+    *,
+    writer_process: bool | None = None,
+) -> int:
     """Rebuild `db_url` from the WARC files under `archive_dir`; returns the exit status.
 
     0: every record of every finished file read and every article page extracted.
@@ -145,6 +164,10 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
     2: no such archive directory, or no finished WARC file in it (only `.open` files, or
     none at all): nothing to reindex. Database problems raise
     `pipelines.store.DatabaseError` for the command to report.
+
+    `writer_process`: write the database in a writer process (`ItemWriter`) while this one
+    reads and extracts; by default when the finished files hold at least
+    `WRITER_PROCESS_MIN_BYTES`. The database is the same either way.
     """
     from scrapy.exceptions import DropItem
 
@@ -175,12 +198,17 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
             _say(err, f"error: nothing to reindex: no *.warc.gz or *.warc file under {archive}")
         return int(ExitCode.USAGE)
 
+    if writer_process is None:
+        writer_process = sum(_size(p) for p in files) >= WRITER_PROCESS_MIN_BYTES
     engine = make_engine(db_url)
+    writer: ItemWriter | None = None
     try:
         ensure_schema(engine)
-        store = RecordStore(engine, towns=load_towns())
+        towns = load_towns()
+        store = RecordStore(engine, towns=towns)
         run_id = str(uuid.uuid4())
         store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
+        writer = ItemWriter(store, db_url, run_id, towns=towns, process=writer_process)
         enricher = ArticleEnricher()
         cleaner = CleaningPipeline()
         counts: Counter[str] = Counter()
@@ -188,7 +216,7 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
 
         def flush() -> None:
             if batch:
-                counts.update(store.save(batch, run_id))
+                writer.write(batch[:])  # the process mode pickles it later: a copy
                 batch.clear()
 
         roots = _site_roots(files, site_root_of, err)
@@ -209,8 +237,9 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
                     capture["etag"] = _header(cap, "ETag")
                     capture["last_modified"] = _header(cap, "Last-Modified")
                     if cap.warc_type == "revisit":
-                        flush()  # a revisit follows the responses it refers to
-                        counts["revisits"] += store.record_revisit(url, capture, run_id)
+                        # A revisit follows the responses it refers to: written after them.
+                        batch.append({"revisit": True, "url": url, "capture": capture})
+                        flush()
                         continue
                     if cap.status != 200 or cap.body is None:
                         continue
@@ -239,6 +268,7 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
                 counts["damaged_files"] += 1
             flush()  # keep what this file gave even if a later one fails
         flush()
+        counts.update(writer.finish())
         problems = counts["failed_pages"] + counts["unreadable_files"] + counts["damaged_spots"]
         store.finish_run(
             run_id,
@@ -258,6 +288,8 @@ def run_reindex(archive_dir: str | Path, db_url: str, out: TextIO, err: TextIO) 
             },
         )
     finally:
+        if writer is not None:
+            writer.close()
         engine.dispose()
     trouble = []
     if counts["damaged_spots"]:
