@@ -206,6 +206,7 @@ def run_reindex(
         ensure_schema(engine)
         towns = load_towns()
         store = RecordStore(engine, towns=towns)
+        store.writer_bigrams = True  # batches of new articles: see pipelines.store.bigrams
         run_id = str(uuid.uuid4())
         store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
         writer = ItemWriter(store, db_url, run_id, towns=towns, process=writer_process)

@@ -55,8 +55,7 @@ def dump(url: str) -> dict[str, list[tuple]]:
                 ]
                 rows = conn.execute(select(*cols).order_by(*table.primary_key.columns))
                 out[table.name] = [
-                    tuple(runs.get(v, v) if isinstance(v, str) else v for v in row)
-                    for row in rows
+                    tuple(runs.get(v, v) if isinstance(v, str) else v for v in row) for row in rows
                 ]
             return out
     finally:

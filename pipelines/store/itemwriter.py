@@ -69,7 +69,9 @@ class ItemWriter:
                 initargs=(os.getpid(),),
             )
             self._pending.append(
-                self._executor.submit(process_open, self._token, db_url, list(towns))
+                self._executor.submit(
+                    process_open, self._token, db_url, list(towns), store.writer_bigrams
+                )
             )
 
     def write(self, items: list[dict]) -> None:
@@ -130,11 +132,16 @@ class _Open:
 _STORES: dict[str, _Open] = {}
 
 
-def process_open(token: str, db_url: str, towns: Iterable[TownLike] = ()) -> None:
-    """Open the store `token` names in the writer process (the caller made the schema)."""
+def process_open(
+    token: str, db_url: str, towns: Iterable[TownLike] = (), writer_bigrams: bool = False
+) -> None:
+    """Open the store `token` names in the writer process (the caller made the schema), with
+    the caller's store's `writer_bigrams`."""
     engine = make_engine(db_url)
     try:
-        _STORES[token] = _Open(RecordStore(engine, towns=towns))
+        store = RecordStore(engine, towns=towns)
+        store.writer_bigrams = writer_bigrams
+        _STORES[token] = _Open(store)
     except BaseException:
         engine.dispose()
         raise
