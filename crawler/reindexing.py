@@ -203,13 +203,15 @@ def run_reindex(
     engine = make_engine(db_url)
     writer: ItemWriter | None = None
     try:
-        ensure_schema(engine)
         towns = load_towns()
         store = RecordStore(engine, towns=towns)
         store.writer_bigrams = True  # batches of new articles: see pipelines.store.bigrams
         run_id = str(uuid.uuid4())
-        store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
+        # Started first, so the writer process starts up while the schema is checked; it
+        # writes nothing before the first batch.
         writer = ItemWriter(store, db_url, run_id, towns=towns, process=writer_process)
+        ensure_schema(engine)
+        store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
         enricher = ArticleEnricher()
         cleaner = CleaningPipeline()
         counts: Counter[str] = Counter()
