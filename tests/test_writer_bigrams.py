@@ -7,9 +7,11 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from pipelines.store import RecordStore, ensure_schema, make_engine, search
-from pipelines.store.bigrams import BIGRAM_INSERT_TRIGGER, bigram_tokens
+from pipelines.store.bigrams import BIGRAM_INSERT_TRIGGER, WriterBigrams, bigram_tokens
 from tests.conftest_db import capture_for, interview_record, plain_record
 
 TEXTS = [
@@ -86,3 +88,54 @@ def test_bigram_tokens_equal_the_trigger_sql(tmp_path, text):
                 (title, text),
             ).fetchone()
             assert bigram_tokens(title, text) == row[0]
+
+
+def test_a_trigger_other_than_migration_0003s_is_left_to_do_its_work(tmp_path):
+    path = tmp_path / "db.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    engine.dispose()
+    with sqlite3.connect(path) as conn:
+        sql = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = ?", (BIGRAM_INSERT_TRIGGER,)
+        ).fetchone()[0]
+        conn.execute(f"DROP TRIGGER {BIGRAM_INSERT_TRIGGER}")
+        # the same tokens, upper-cased by SQL: another trigger text, the same index
+        conn.execute(
+            sql.replace("group_concat(hex(", "upper(group_concat(hex(").replace(
+                "' ') FROM", "' ')) FROM"
+            )
+        )
+        changed = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = ?", (BIGRAM_INSERT_TRIGGER,)
+        ).fetchone()[0]
+    assert changed != sql
+    with RecordStore(f"sqlite:///{path}") as store:
+        store.writer_bigrams = True
+        with Session(store.engine) as s, s.begin():
+            bigrams = WriterBigrams(s)
+            bigrams.before_flush()
+            assert bigrams.trigger_sql is None  # not dropped
+        store.save(records())
+    terms, trigger = index_of(path)
+    assert trigger == changed and terms
+
+
+def test_migration_0003s_trigger_is_the_one_the_writer_replaces(tmp_path):
+    with RecordStore(f"sqlite:///{tmp_path / 'db.sqlite'}") as store:
+        ensure_schema(store.engine)
+        with Session(store.engine) as s, s.begin():
+            bigrams = WriterBigrams(s)
+            bigrams.before_flush()
+            assert bigrams.trigger_sql is not None
+            gone = s.scalar(
+                text("SELECT count(*) FROM sqlite_master WHERE name = :n"),
+                {"n": BIGRAM_INSERT_TRIGGER},
+            )
+            assert gone == 0
+            bigrams.after_flush([])
+            back = s.scalar(
+                text("SELECT count(*) FROM sqlite_master WHERE name = :n"),
+                {"n": BIGRAM_INSERT_TRIGGER},
+            )
+            assert back == 1

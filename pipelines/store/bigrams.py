@@ -14,6 +14,7 @@ way.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 
@@ -26,6 +27,9 @@ from pipelines.store.models import Article
 __all__ = ["BIGRAM_INSERT_TRIGGER", "WriterBigrams", "bigram_tokens"]
 
 BIGRAM_INSERT_TRIGGER = BIGRAM_TABLE + "_ai"
+# sha256 of the trigger's SQL as migration 0003 creates it: `bigram_tokens` is that SQL's
+# expression, so a trigger with any other SQL is left to do its own work.
+TRIGGER_SQL_SHA256 = "4fe85cb7afe3b5608f9735081e8b5bf6ee8e01f6a34fe60fac71d01620e4c6a6"
 # One character of UTF-8 in upper-case hex: a lead byte (00-7F, C0-FF), then continuation
 # bytes (80-BF).
 _UTF8_CHAR = re.compile(r"[0-7C-F][0-9A-F](?:[89AB][0-9A-F])*")
@@ -44,7 +48,7 @@ def bigram_tokens(title_simplified: str | None, text_simplified: str | None) -> 
 class WriterBigrams:
     """`before_flush()`, then the flush of the new `articles`, then `after_flush()`, all in
     one transaction. Does nothing where the trigger does not exist (PostgreSQL, whose GIN
-    index follows the rows by itself; an SQLite without FTS5)."""
+    index follows the rows by itself; an SQLite without FTS5) or is not migration 0003's."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -53,12 +57,14 @@ class WriterBigrams:
     def before_flush(self) -> None:
         if self.session.get_bind().dialect.name != "sqlite":
             return
-        self.trigger_sql = self.session.scalar(
+        found = self.session.scalar(
             text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
             {"name": BIGRAM_INSERT_TRIGGER},
         )
-        if self.trigger_sql is not None:
-            self.session.execute(text(f"DROP TRIGGER {BIGRAM_INSERT_TRIGGER}"))
+        if found is None or hashlib.sha256(found.encode()).hexdigest() != TRIGGER_SQL_SHA256:
+            return
+        self.trigger_sql = found
+        self.session.execute(text(f"DROP TRIGGER {BIGRAM_INSERT_TRIGGER}"))
 
     def after_flush(self, articles: Iterable[Article]) -> None:
         if self.trigger_sql is None:
