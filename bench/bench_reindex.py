@@ -1,15 +1,20 @@
 """Rebuilding the database: `dgarchive reindex` against `dgarchive extract` on the same files.
 
-`python -m bench.bench_reindex [--articles 2000] [--rounds 3] [--profile]` crawls the
-project's mirror (tests.mocksite, no faults) once with `dgarchive crawl`, then times, whole
-processes, in alternating order round after round:
+`python -m bench.bench_reindex [--articles 2000] [--rounds 3] [--profile] [--other-tree DIR]`
+crawls the project's mirror (tests.mocksite, no faults) once with `dgarchive crawl`, then
+times, whole processes, in alternating order round after round:
   - reindex: `dgarchive reindex` of that archive into a new SQLite database;
   - extract: `dgarchive extract` of each of its WARC files (the same reading and extraction,
-             no database).
-It prints articles per second of each and the ratio reindex/extract (target >= 0.7: the
-database part must not dominate), and checks the rebuilt database holds every article.
-`--profile` also runs one reindex under cProfile in this process and prints where its time
-went: reading WARC records, extraction, cleaning, and the store (`RecordStore.save`).
+             no database);
+  - other-tree (with `--other-tree`): `dgarchive reindex` run from another checkout (a
+             baseline revision) on the same archive.
+It prints articles per second of each, their CPU seconds (the process and its children:
+reindex's writer process included; less sensitive to the machine's load than wall time) and
+the ratio reindex/extract (target >= 0.7: the database part must not dominate), and checks
+the rebuilt database holds every article.
+`--profile` also runs one reindex under cProfile in this process, writing in this process
+(no writer process, so that the store's share is seen), and prints where its time went:
+reading WARC records, extraction, cleaning, and the store (`RecordStore.save`).
 """
 
 from __future__ import annotations
@@ -17,9 +22,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
+import resource
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,9 +44,25 @@ PHASES = {  # cProfile function name -> what it is; cumulative times, so they ma
 }
 
 
-def run_reindex(made: MirrorArchive, db: Path) -> float:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_reindex(made: MirrorArchive, db: Path, tree: Path | None = None) -> float:
     start = time.perf_counter()
-    proc = dgarchive("reindex", "--archive", str(made.archive), "--db", f"sqlite:///{db}")
+    args = ("reindex", "--archive", str(made.archive), "--db", f"sqlite:///{db}")
+    if tree is None:
+        proc = dgarchive(*args)
+    else:
+        proc = subprocess.run(
+            [sys.executable, "-m", "crawler.cli", *args],
+            cwd=tree,
+            env={**os.environ, "PYTHONPATH": str(tree)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"dgarchive reindex exited {proc.returncode}: {proc.stderr[-2000:]!r}")
@@ -60,13 +85,13 @@ def stored_articles(db: Path) -> int:
 
 
 def profile_reindex(made: MirrorArchive, db: Path) -> None:
-    import sys
-
     from crawler.reindexing import run_reindex as reindex
 
     profiler = cProfile.Profile()
     sink = io.StringIO()
-    profiler.runcall(reindex, made.archive, f"sqlite:///{db}", sink, sys.stderr)
+    profiler.runcall(
+        reindex, made.archive, f"sqlite:///{db}", sink, sys.stderr, writer_process=False
+    )
     stats = pstats.Stats(profiler)
     found: dict[str, float] = {}
     for (filename, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
@@ -99,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=2000, help="mirror articles (2000)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (3)")
     parser.add_argument("--profile", action="store_true", help="also profile one reindex")
+    parser.add_argument(
+        "--other-tree", type=Path, help="also time reindex from this checkout (a baseline)"
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="dgbench-reindex-") as tmp:
@@ -108,23 +136,53 @@ def main(argv: list[str] | None = None) -> int:
         print(f"archive: {len(made.warcs)} WARC file(s), {size / 1e6:.1f} MB", flush=True)
         t_re: list[float] = []
         t_ex: list[float] = []
+        t_other: list[float] = []
+        cpu: dict[str, list[float]] = {"reindex": [], "extract": [], "other-tree": []}
         for rnd in range(args.rounds):
             db = work / f"reindex-{rnd}.sqlite"
-            pair = [
+            other_db = work / f"other-{rnd}.sqlite"
+            runs = [
                 ("reindex", lambda db=db: run_reindex(made, db), t_re),
                 ("extract", lambda: run_extract(made, work / "extract.jsonl"), t_ex),
             ]
-            for name, run, times in pair if rnd % 2 == 0 else reversed(pair):
+            if args.other_tree is not None:
+                runs.append(
+                    (
+                        "other-tree",
+                        lambda db=other_db: run_reindex(made, db, args.other_tree),
+                        t_other,
+                    )
+                )
+            for name, run, times in runs if rnd % 2 == 0 else reversed(runs):
+                before = children_cpu()
                 times.append(run())
-                print(f"{name:<8} round {rnd}: {times[-1]:.2f}s", flush=True)
-            stored = stored_articles(db)
-            if stored != len(made.kinds):
-                print(f"reindex stored {stored} articles of the mirror's {len(made.kinds)}")
-                return 1
+                cpu[name].append(children_cpu() - before)
+                print(
+                    f"{name:<10} round {rnd}: {times[-1]:.2f}s  cpu {cpu[name][-1]:.2f}s",
+                    flush=True,
+                )
+            for rebuilt in [db] + ([other_db] if args.other_tree is not None else []):
+                stored = stored_articles(rebuilt)
+                if stored != len(made.kinds):
+                    print(f"reindex stored {stored} articles of the mirror's {len(made.kinds)}")
+                    return 1
         n = len(made.kinds)
         a, b = statistics.median(t_re), statistics.median(t_ex)
-        print(f"dgarchive reindex   {a:6.2f}s  {n / a:7.1f} articles/s (whole process, SQLite)")
-        print(f"dgarchive extract   {b:6.2f}s  {n / b:7.1f} articles/s (whole process)")
+        ca, cb = statistics.median(cpu["reindex"]), statistics.median(cpu["extract"])
+        print(
+            f"dgarchive reindex   {a:6.2f}s  {n / a:7.1f} articles/s  cpu {ca:5.2f}s "
+            "(whole process and its writer process, SQLite)"
+        )
+        print(
+            f"dgarchive extract   {b:6.2f}s  {n / b:7.1f} articles/s  cpu {cb:5.2f}s (whole process)"
+        )
+        if t_other:
+            c = statistics.median(t_other)
+            cc = statistics.median(cpu["other-tree"])
+            print(
+                f"other-tree reindex  {c:6.2f}s  {n / c:7.1f} articles/s  cpu {cc:5.2f}s "
+                f"({args.other_tree}); this tree {c / a:.2f}x its articles/s"
+            )
         print(
             f"ratio reindex/extract {b / a:.3f} (articles/s, medians of {args.rounds} "
             "alternating rounds; target >= 0.7)"

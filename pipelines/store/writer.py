@@ -17,6 +17,7 @@ from pipelines.dates import parse_iso
 from pipelines.records import ArticleRecord
 from pipelines.store import reader
 from pipelines.store.batch import Batch
+from pipelines.store.bigrams import WriterBigrams
 from pipelines.store.conflicts import CONFLICT_RETRIES, is_conflict
 from pipelines.store.engine import make_engine
 from pipelines.store.failures import DatabaseError, translated
@@ -71,6 +72,9 @@ class RecordStore(CrawlRuns, ArticleStatus):
         self._owned = not isinstance(engine, Engine)
         self.engine = make_engine(engine) if self._owned else engine
         self.rows_written = 0  # rows inserted or updated, over the store's life
+        # SQLite: the bigram index of a batch's new articles filled by `save` instead of
+        # its insert trigger (`pipelines.store.bigrams`); set by `reindex`.
+        self.writer_bigrams = False
 
     def close(self) -> None:
         """Dispose of the engine if the store made it from a URL."""
@@ -122,13 +126,25 @@ class RecordStore(CrawlRuns, ArticleStatus):
                     batch = Batch.load(s, records)
                     for record in records:
                         counts[self._save_one(s, record, run_id, batch)] += 1
-                    s.flush()
+                    if self.writer_bigrams:
+                        self._flush_with_bigrams(s)
+                    else:
+                        s.flush()
             except DatabaseError as exc:
                 if attempt + 1 < CONFLICT_RETRIES and is_conflict(exc):
                     continue
                 raise
             return counts
         raise AssertionError("unreachable")
+
+    def _flush_with_bigrams(self, s: Session) -> None:
+        new = [obj for obj in s.new if isinstance(obj, Article)]
+        bigrams = WriterBigrams(s)
+        if new:
+            bigrams.before_flush()
+        s.flush()
+        if new:
+            bigrams.after_flush(new)
 
     def _save_one(self, s: Session, record: ArticleRecord, run_id: str | None, batch: Batch) -> str:
         url = record["url"].strip()
