@@ -131,6 +131,7 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
         # decides; this set only keeps one process from asking twice.
         spider.listed: set[str] = set()
         spider.bar_links: set[tuple[str, str]] = set()  # (column, link as written) judged
+        spider.bar_memo: dict = {}  # page-bar links resolved (`parse_listing(memo=)`)
         spider.held = set()  # fetch URLs of responses the archive holds from earlier runs
         if spider.requisites and spider.incremental and spider.archive_required:
             spider.held = held_uris(s.get("WARC_DIR") or "archive")
@@ -203,6 +204,7 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
             response.url,
             encoding=response.encoding,
             max_links=self.max_links if self.max_links > 0 else None,
+            memo=self.bar_memo,
         )
         if response.meta.get(COLUMN_ROOT) and not (listing.article_urls or listing.page_urls):
             self._fail(response.url, column_problem(column, "is no longer a list page"))
