@@ -78,6 +78,8 @@ HREFS = [
     "index_\t2.html", "\x01index_2.html", "index_0.html", "index_2.htm", "/houjie/index.html",
     "../zhxw/index_2.html", "sub/index_2.html", "index_10.html;p", "Index_2.html",
     "index_２.html", "content/post_4000001.html", "indexes.html", "//?index_2.html",
+    "http://?index_2.html", "https:///houjie/cjjs/tshj/index_2.html", "http://127.0.0.1:9?index",
+    "http://127.0.0.1:9/houjie/cjjs/tshj/index_4.html", "ftp://h/index_2.html", "http:?index_3",
 ]  # fmt: skip
 LABELS = [
     "2", " 3 ", "下一页", "下一頁", "首页", "尾页", "上一页", "", "<b>4</b>", "5<!-- c -->6",

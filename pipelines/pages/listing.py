@@ -9,6 +9,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from parsel import Selector
 
+from pipelines.pages.joins import base_key, folder_only
 from pipelines.pages.requisites import html_requisites
 
 ARTICLE_PATH = re.compile(r"/content/(m?)post_(\d+)\.html$")
@@ -79,29 +80,6 @@ def _folder(u: str) -> str:
     return urlsplit(u).path.rsplit("/", 1)[0]
 
 
-def _base_key(base: str) -> tuple[str, ...]:
-    """What `urljoin(base, href)` depends on when `_dir_relative(href)`: the scheme, host and
-    folder of `base`, not its last segment, query or fragment (RFC 3986 merge)."""
-    parts = urlsplit(base)
-    path = parts.path
-    if not path.startswith("/"):
-        return (base,)  # no folder to speak of: this base alone
-    return (parts.scheme, parts.netloc, path[: path.rfind("/") + 1])
-
-
-def _dir_relative(href: str) -> bool:
-    """True when `href` has a path of its own and no scheme or host (`index_3.html`,
-    `../x/index.html`, `/a/index.html`): its resolution depends only on `_base_key`.
-    Anything else (a query or fragment alone, `//host`, `http:...`, control characters)
-    is resolved against the whole base every time."""
-    c = href[:1]
-    return (
-        (c.isascii() and (c.isalnum() or c in "._-" or (c == "/" and href[1:2] != "/")))
-        and ":" not in href
-        and href.isprintable()
-    )
-
-
 def _judge(base: str, href: str) -> tuple[str | None, str]:
     """(absolute URL, its folder) of a link, the URL None unless it names a list page."""
     target = urljoin(base, href)
@@ -119,7 +97,7 @@ def _bar_links(
     and the last 下一页's target, wherever it points."""
     if memo is not None and len(memo) > MEMO_LIMIT:
         memo.clear()
-    key = _base_key(base)
+    key = base_key(base)
     pages: list[str] = []
     next_url = None
     for a in BAR_CANDIDATES(root):
@@ -127,7 +105,7 @@ def _bar_links(
         judged = memo.get((key, href)) if memo is not None else None
         if judged is None:
             judged = _judge(base, href)
-            if memo is not None and _dir_relative(href):
+            if memo is not None and folder_only(href):
                 memo[(key, href)] = judged
         target, folder = judged
         if target is None:
