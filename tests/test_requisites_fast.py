@@ -103,3 +103,56 @@ def test_the_memo_is_bounded(monkeypatch):
     assert page_requisites(body, f"{H}/a/p.html") == want
     assert page_requisites(body, f"{H}/a/q.html") == want
     assert len(module._RESOLVED) <= 3
+
+
+def test_the_spider_asks_for_the_same_requisites_as_before():
+    """`_requisites` skips URLs it has judged before (a set of URLs as linked): the same
+    requests, in the same order, with the same meta and counters as judging each again."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.report import OPTIONAL_META_KEY
+    from crawler.spiders.town_news import TownNewsSpider
+    from pipelines.pages.requisites import favicon_url
+
+    def spider():
+        crawler = get_crawler(
+            TownNewsSpider,
+            {"DB_ENABLED": False, "WARC_ENABLED": False, "CRAWL_SITE_ROOT": f"{H}/"},
+        )
+        crawler.spider = crawler._create_spider(town="houjie")
+        return crawler.spider
+
+    def reference(s, urls, asked):
+        favicon = favicon_url(s.sitemap.root)
+        if not asked:
+            urls = [*urls, favicon]
+        out = []
+        for url in urls:
+            if not s.sitemap.in_site(url):
+                continue
+            fetch = s.sitemap.to_fetch(url)
+            if fetch in asked:
+                continue
+            asked.add(fetch)
+            if fetch in s.held:
+                s.crawler.stats.inc_value("crawl/requisites_held")
+                continue
+            s.crawler.stats.inc_value("crawl/requisites")
+            out.append((fetch, url == favicon))
+        return out
+
+    pool = [
+        f"{H}/houjie/css/style.css", f"{H}/houjie/images/a.png", f"{H}/houjie/./images/a.png",
+        "https://www.dg.gov.cn/houjie/images/a.png", "http://www.dg.gov.cn/houjie/js/x.js",
+        "http://elsewhere.example/a.png", f"{H}/favicon.ico", f"{H}/houjie/%69mages/b.png",
+        f"{H}/houjie/held.png", "ftp://127.0.0.1:9/x.png",
+    ]  # fmt: skip
+    rng = random.Random(7)
+    new, old = spider(), spider()
+    new.held = old.held = {f"{H}/houjie/held.png"}
+    asked: set[str] = set()
+    for _ in range(200):
+        urls = [rng.choice(pool) for _ in range(rng.randint(0, 6))]
+        got = [(r.url, bool(r.meta.get(OPTIONAL_META_KEY))) for r in new._requisites(urls, "c/")]
+        assert got == reference(old, urls, asked)
+    assert new.crawler.stats.get_stats() == old.crawler.stats.get_stats()
