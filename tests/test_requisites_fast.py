@@ -156,3 +156,10 @@ def test_the_spider_asks_for_the_same_requisites_as_before():
         got = [(r.url, bool(r.meta.get(OPTIONAL_META_KEY))) for r in new._requisites(urls, "c/")]
         assert got == reference(old, urls, asked)
     assert new.crawler.stats.get_stats() == old.crawler.stats.get_stats()
+
+
+def test_a_json_body_fails_as_before():
+    with pytest.raises(ValueError, match="type 'json'"):
+        reference('{"a": 1}', f"{H}/a.html")
+    with pytest.raises(ValueError, match="type 'json'"):
+        page_requisites(b'{"a": 1}', f"{H}/a.html")

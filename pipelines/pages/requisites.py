@@ -150,7 +150,10 @@ def page_requisites(body: bytes | str, url: str, *, encoding: str | None = None)
     """`html_requisites` of a page's bytes; `<base href>` respected."""
     if isinstance(body, bytes):
         body = body.decode(encoding or "utf-8", errors="replace")
-    root = Selector(text=body or "<html></html>").root
+    sel = Selector(text=body or "<html></html>")
+    if sel.type != "html":
+        sel.xpath(BASE_HREF)  # JSON text: parsel's ValueError, as before
+    root = sel.root
     hrefs = _QUERIES[BASE_HREF](root)
     base = urljoin(url, hrefs[0] if hrefs else "")
     return html_requisites(root, base)
