@@ -11,6 +11,10 @@ factor, project time at the largest size / at the smallest (goal <= 11x for 10x 
 articles). Then, for each size in `--memory`, one project crawl whose peak RSS (wait4(2):
 the crawl process or its database writer, whichever is larger) is printed (goal: the
 largest at most 50 MB above the smallest).
+
+`--other-tree DIR` (a checkout of another revision, e.g. `git worktree add --detach DIR REV`)
+adds its `dgarchive crawl` to the alternating runs, as kind `other`, for before/after numbers
+taken under the same load.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ def run_measured(cmd: list[str], **kw: object) -> tuple[int, float, float, float
     return proc.returncode, wall, cpu, usage.ru_maxrss / 1024, err.decode(errors="replace")
 
 
-def project_crawl(url: str, work: Path) -> dict:
+def project_crawl(url: str, work: Path, tree: Path = REPO) -> dict:
     report = work / "report.json"
     cmd = [
         sys.executable, "-m", "crawler.cli", "-q", "crawl", "--town", "houjie", "--full",
@@ -79,8 +83,8 @@ def project_crawl(url: str, work: Path) -> dict:
         "--db", f"sqlite:///{work / 'db.sqlite'}", "--report", str(report),
         *bench_crawl.settings_flags(SETTINGS), *PROJECT_ONLY,
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    code, wall, cpu, rss, err = run_measured(cmd, cwd=REPO, env=env)
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    code, wall, cpu, rss, err = run_measured(cmd, cwd=tree, env=env)
     if not report.exists():
         raise SystemExit(f"project crawl wrote no report (exit {code}): {err[-2000:]}")
     data = json.loads(report.read_text())
@@ -107,7 +111,11 @@ def bare_crawl(url: str, work: Path) -> dict:
 
 
 def timing(
-    sizes: list[int], rounds: int, tmp: Path, kinds: tuple[str, ...] = ("project", "bare")
+    sizes: list[int],
+    rounds: int,
+    tmp: Path,
+    kinds: tuple[str, ...] = ("project", "bare"),
+    other_tree: Path | None = None,
 ) -> None:
     runs: dict[int, dict[str, list[dict]]] = {}
     for size in sizes:
@@ -119,12 +127,16 @@ def timing(
                 for kind in order:
                     work = tmp / f"{kind}-{size}-{rnd}"
                     work.mkdir()
-                    r = project_crawl(url, work) if kind == "project" else bare_crawl(url, work)
+                    if kind == "bare":
+                        r = bare_crawl(url, work)
+                    else:
+                        tree = other_tree if kind == "other" else REPO
+                        r = project_crawl(url, work, tree)
                     runs[size][kind].append(r)
                     note = (
                         f", exit {r['exit']}, {r['articles']} new articles, "
                         f"{r['failures']} failures"
-                        if kind == "project"
+                        if kind != "bare"
                         else ""
                     )
                     print(
@@ -140,7 +152,16 @@ def timing(
     def med(size: int, kind: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[size][kind])
 
-    if set(kinds) != {"project", "bare"}:
+    if "other" in kinds and "project" in kinds:
+        for size in sizes:
+            cpu = med(size, "other", "cpu") / med(size, "project", "cpu")
+            wall = med(size, "other", "wall") / med(size, "project", "wall")
+            print(
+                f"{size} articles: other tree {med(size, 'other', 'wall'):.1f}s wall / "
+                f"{med(size, 'other', 'cpu'):.1f} CPU-s: it took {wall:.2f}x the wall time "
+                f"and {cpu:.2f}x the CPU time of this tree"
+            )
+    if not {"project", "bare"} <= set(kinds):
         return
     for size in sizes:
         # Pages per second of each, in wall time and per CPU second: the ratio project/bare.
@@ -157,7 +178,7 @@ def timing(
         )
     if len(sizes) > 1:
         lo, hi = sizes[0], sizes[-1]
-        for kind in ("project", "bare"):
+        for kind in (k for k in ("project", "bare", "other") if k in kinds):
             wall = med(hi, kind, "wall") / med(lo, kind, "wall")
             cpu = med(hi, kind, "cpu") / med(lo, kind, "cpu")
             goal = " (goal <= 11x)" if kind == "project" else ""
@@ -203,13 +224,21 @@ def main() -> None:
     )
     ap.add_argument("--sizes", default="2000,20000", help="article counts to time ('' = none)")
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--kinds", default="project,bare", help="which crawls to time")
+    ap.add_argument(
+        "--kinds", default="project,bare", help="which crawls to time (project, bare, other)"
+    )
+    ap.add_argument(
+        "--other-tree", type=Path, help="a checkout of another revision: the 'other' kind"
+    )
     ap.add_argument("--memory", default="2000,50000", help="article counts for peak RSS")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     with tempfile.TemporaryDirectory(prefix="dgbench-large-") as tmp:
         if sizes:
-            timing(sizes, args.rounds, Path(tmp), tuple(args.kinds.split(",")))
+            kinds = tuple(args.kinds.split(","))
+            if args.other_tree and "other" not in kinds:
+                kinds += ("other",)
+            timing(sizes, args.rounds, Path(tmp), kinds, args.other_tree)
         mem = [int(s) for s in args.memory.split(",") if s]
         if mem:
             memory(mem, Path(tmp))

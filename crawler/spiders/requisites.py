@@ -29,11 +29,20 @@ class RequisiteMixin:
         """Requests for the requisites not yet asked for in this crawl nor held from earlier
         ones; the site's favicon.ico with the first page. Off-site URLs are never fetched."""
         asked = self.__dict__.setdefault("_requisites_asked", set())
-        favicon = favicon_url(self.sitemap.root)
+        # URLs as linked already judged: every article links the same chrome, and a repeat
+        # changes nothing (off the site, or its fetch URL already in `asked`), so it costs a
+        # set lookup instead of two normalizations.
+        seen = self.__dict__.setdefault("_requisites_seen", set())
+        favicon = self.__dict__.get("_favicon") or self.__dict__.setdefault(
+            "_favicon", favicon_url(self.sitemap.root)
+        )
         if not asked:
             urls = [*urls, favicon]
         stats = self.crawler.stats
         for url in urls:
+            if url in seen:
+                continue
+            seen.add(url)
             if not self.sitemap.in_site(url):
                 continue
             fetch = self.sitemap.to_fetch(url)

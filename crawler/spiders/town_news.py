@@ -18,6 +18,7 @@ from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_
 from crawler.middlewares import RedirectRefused, first_url, report_dropped_redirects
 from crawler.report import OPTIONAL_META_KEY
 from crawler.spiders.columncheck import COLUMN_ROOT, column_problem
+from crawler.spiders.pagebar import init_page_bar, page_requests
 from crawler.spiders.requisites import RequisiteMixin, header_text
 from crawler.spiders.revisits import RevisitMixin, load_known
 from pipelines.failures import record_failure
@@ -29,7 +30,6 @@ from pipelines.pages import (
     parse_listing,
 )
 from pipelines.pages.encoding import http_charset
-from pipelines.pages.listing import page_number
 from pipelines.pages.requisites import page_requisites
 from pipelines.warc.inventory import held_uris
 
@@ -123,14 +123,7 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
             # Without revisits only membership is asked: the URLs, not their captures.
             spider._known = load_known(s.get("DB_URL"), captures=spider.revisit_days >= 0)
         spider.known = spider._known or {}
-        # Fetch URLs of list pages this spider has already asked for. A page bar that links
-        # every page number would otherwise make every list page yield a request for every
-        # other one, each walking the spider middlewares and the scheduler before the
-        # duplicate filter drops it: O(list pages²). Only an optimisation: the scheduler's
-        # duplicate filter (Redis's in the distributed mode, shared by all workers) still
-        # decides; this set only keeps one process from asking twice.
-        spider.listed: set[str] = set()
-        spider.bar_links: set[tuple[str, str]] = set()  # (column, link as written) judged
+        init_page_bar(spider)  # list pages asked for, bar links judged (`pagebar`)
         spider.held = set()  # fetch URLs of responses the archive holds from earlier runs
         if spider.requisites and spider.incremental and spider.archive_required:
             spider.held = held_uris(s.get("WARC_DIR") or "archive")
@@ -203,6 +196,7 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
             response.url,
             encoding=response.encoding,
             max_links=self.max_links if self.max_links > 0 else None,
+            memo=self.bar_memo,
         )
         if response.meta.get(COLUMN_ROOT) and not (listing.article_urls or listing.page_urls):
             self._fail(response.url, column_problem(column, "is no longer a list page"))
@@ -226,25 +220,8 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
             pages = [listing.next_url]
         else:
             pages = []
-        self.listed.add(self.sitemap.to_fetch(response.url))
-        seen = 0  # counted once a page: a stats call per link cost as much as the rest
-        for page in self._capped(response.url, "list page links", pages):
-            # A link as written, judged once per column: normalizing every link of a bar of
-            # 2,000 pages on each of 2,000 pages was a fifth of the crawl (py-spy).
-            if (column.path, page) in self.bar_links:
-                seen += 1
-                continue
-            self.bar_links.add((column.path, page))
-            fetch = self.sitemap.to_fetch(page)
-            if not (self._fetch_in_column(fetch, column) and page_number(page) > 0):
-                continue
-            if fetch in self.listed:
-                seen += 1
-                continue
-            self.listed.add(fetch)
-            yield self._request(fetch, self.parse_listing, column)
-        if seen:
-            self.crawler.stats.inc_value("crawl/list_pages_seen", seen)
+        pages = self._capped(response.url, "list page links", pages)
+        yield from page_requests(self, response.url, column, pages)
         if self.requisites:
             requisites = self._capped(response.url, "page requisites", listing.requisite_urls)
             yield from self._requisites(requisites, column.path)

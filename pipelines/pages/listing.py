@@ -6,8 +6,10 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
 from parsel import Selector
 
+from pipelines.pages.joins import base_key, folder_only
 from pipelines.pages.requisites import html_requisites
 
 ARTICLE_PATH = re.compile(r"/content/(m?)post_(\d+)\.html$")
@@ -67,6 +69,57 @@ def requisites(sel: Selector, base: str) -> list[str]:
     return html_requisites(sel, base)
 
 
+# Page-bar candidates in C: a list of 100,000 article links has no page-bar label to read.
+# (`sel.css("a[href]")` is `descendant-or-self::a[@href]`.)
+BAR_CANDIDATES = etree.XPath("descendant-or-self::a[@href][contains(@href, 'index')]")
+LABEL_TEXT = etree.XPath("descendant-or-self::text()")  # parsel's `::text`
+MEMO_LIMIT = 200_000  # entries: the memo is dropped and started again past this
+
+
+def _folder(u: str) -> str:
+    return urlsplit(u).path.rsplit("/", 1)[0]
+
+
+def _judge(base: str, href: str) -> tuple[str | None, str]:
+    """(absolute URL, its folder) of a link, the URL None unless it names a list page."""
+    target = urljoin(base, href)
+    path = urlsplit(target).path
+    if not PAGE_NAME.search(path):
+        return None, ""
+    return target, path.rsplit("/", 1)[0]
+
+
+def _bar_links(
+    root: etree._Element, base: str, here: str, memo: dict | None
+) -> tuple[list[str], str | None]:
+    """The page bar: targets of links to list pages in the folder `here` labelled as a bar's
+    links are (a number, 首页/上一页/下一页/尾页, or nothing), in page order, repeats kept;
+    and the last 下一页's target, wherever it points."""
+    if memo is not None and len(memo) > MEMO_LIMIT:
+        memo.clear()
+    key = base_key(base)
+    pages: list[str] = []
+    next_url = None
+    for a in BAR_CANDIDATES(root):
+        href = a.get("href").strip()
+        judged = memo.get((key, href)) if memo is not None else None
+        if judged is None:
+            judged = _judge(base, href)
+            if memo is not None and folder_only(href):
+                memo[(key, href)] = judged
+        target, folder = judged
+        if target is None:
+            continue
+        label = (a.text if len(a) == 0 else "".join(LABEL_TEXT(a))) or ""
+        label = label.strip()
+        if label in PAGE_BAR_WORDS or label.isdigit() or label == "":
+            if folder == here:
+                pages.append(target)
+            if label in NEXT_WORDS:
+                next_url = target
+    return pages, next_url
+
+
 def _article_links(hrefs: list[str], base: str, limit: int | None) -> list[str]:
     """Absolute article URLs from `hrefs`, in order, deduplicated; at most `limit` + 1 of
     them (enough to tell the caller there were more) so a huge list costs no more."""
@@ -81,9 +134,18 @@ def _article_links(hrefs: list[str], base: str, limit: int | None) -> list[str]:
 
 
 def parse_listing(
-    body: bytes | str, url: str, *, encoding: str | None = None, max_links: int | None = None
+    body: bytes | str,
+    url: str,
+    *,
+    encoding: str | None = None,
+    max_links: int | None = None,
+    memo: dict | None = None,
 ) -> Listing:
-    """The list page at `url`; with `max_links`, `article_urls` stops after max_links + 1."""
+    """The list page at `url`; with `max_links`, `article_urls` stops after max_links + 1.
+
+    `memo`: a dict the caller keeps across the list pages of a crawl (the same Listing with
+    or without it). It holds each page-bar link's resolution, so a bar linking every page
+    number costs a dict lookup per link, not a urljoin and two urlsplits."""
     if isinstance(body, bytes):
         text = body.decode(encoding or "utf-8", errors="replace")
     else:
@@ -106,20 +168,8 @@ def parse_listing(
         article_urls=links, requisite_urls=requisites(sel, base), link_count=len(hrefs)
     )
     current = page_number(url)
-    pages: list[str] = []
-    for a in sel.css("a[href]"):
-        href = a.attrib["href"].strip()
-        # The cheap test first: a list of 100,000 article links has no page-bar label to read.
-        if "index" not in href:
-            continue
-        target = urljoin(base, href)
-        if not PAGE_NAME.search(urlsplit(target).path):
-            continue
-        label = "".join(a.css("::text").getall()).strip()
-        if label in PAGE_BAR_WORDS or label.isdigit() or label == "":
-            pages.append(target)
-            if label in NEXT_WORDS:
-                listing.next_url = target
+    here = _folder(url)
+    pages, listing.next_url = _bar_links(sel.root, base, here, memo)
 
     m = CREATE_PAGE.search(text)
     if m:
@@ -129,8 +179,15 @@ def parse_listing(
         # (index.html, index_2.html, …). The current page's own number tells which.
         zero_based = cur == current - 1
         numbers = range(1, total) if zero_based else range(2, total + 1)
-        js_pages = [f"{folder}{name}_{n}.{ext}" for n in numbers]
-        pages.extend(js_pages)
+        key = ("js", folder, name, ext, numbers)
+        js_pages = memo.get(key) if memo is not None else None
+        if js_pages is None:
+            js_pages = [f"{folder}{name}_{n}.{ext}" for n in numbers]
+            if memo is not None:
+                memo[key] = js_pages
+        # Every one of them shares `folder`'s path: one test stands for all.
+        if js_pages and _folder(js_pages[0]) == here:
+            pages.extend(js_pages)
         nxt = cur + 1
         if zero_based and nxt < total:
             listing.next_url = f"{folder}{name}_{nxt}.{ext}"
@@ -138,13 +195,8 @@ def parse_listing(
             listing.next_url = f"{folder}{name}_{nxt}.{ext}"
 
     own = {url, urljoin(url, "./"), urljoin(url, "index.html")}
-
     # The page bar's pages share this page's folder (a breadcrumb's 首页 points elsewhere).
-    def folder(u: str) -> str:
-        return urlsplit(u).path.rsplit("/", 1)[0]
-
-    pages = [p for p in pages if folder(p) == folder(url)]
-    if listing.next_url and folder(listing.next_url) != folder(url):
+    if listing.next_url and _folder(listing.next_url) != here:
         listing.next_url = None
     listing.page_urls = [p for p in dict.fromkeys(pages) if p not in own]
     if listing.next_url in own:

@@ -14,7 +14,10 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import tinycss2
+from lxml import etree
 from parsel import Selector
+
+from pipelines.pages.joins import base_key, folder_only
 
 _LOWER = "translate(@rel, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
 _REL_TOKENS = ("stylesheet", "icon", "apple-touch-icon")
@@ -30,15 +33,41 @@ SRCSET_ATTRS = "//img/@srcset | //source/@srcset"
 STYLE_TEXT = "//style/text()"
 STYLE_ATTRS = "//@style[contains(., 'url(') or contains(., 'URL(')]"
 IMAGE_SET = ("image-set", "-webkit-image-set")
+BASE_HREF = "//base/@href"
+# Compiled, returning plain strings: parsel's `sel.xpath(q).getall()` gives the same strings
+# through a Selector object per result, which cost more than the queries.
+_QUERIES = {
+    q: etree.XPath(q, smart_strings=False)
+    for q in (LINK_HREFS, SRC_ATTRS, SRCSET_ATTRS, STYLE_TEXT, STYLE_ATTRS, BASE_HREF)
+}
+# (base_key, href) -> absolute URL or None: the stylesheets, scripts and images every page
+# of a site links are resolved once per folder (`joins`). Dropped and begun again when full.
+_RESOLVED: dict[tuple[tuple[str, ...], str], str | None] = {}
+RESOLVED_LIMIT = 20_000
 
 
-def _absolute(href: str, base: str) -> str | None:
-    """`href` made absolute against `base`, fragment dropped; None unless http(s)."""
+def _resolve(href: str, base: str) -> str | None:
+    url = urldefrag(urljoin(base, href)).url
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+def _absolute(href: str, base: str, key: tuple[str, ...] | None = None) -> str | None:
+    """`href` made absolute against `base`, fragment dropped; None unless http(s).
+    `key`: `base_key(base)`, to use and fill the memo of resolved links."""
     href = href.strip()
     if not href or href.startswith("#"):
         return None  # `url(#gradient)` names an element of the page, not a resource
-    url = urldefrag(urljoin(base, href)).url
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    if key is None or not folder_only(href):
+        return _resolve(href, base)
+    try:
+        return _RESOLVED[(key, href)]
+    except KeyError:
+        pass
+    url = _resolve(href, base)
+    if len(_RESOLVED) >= RESOLVED_LIMIT:
+        _RESOLVED.clear()
+    _RESOLVED[(key, href)] = url
+    return url
 
 
 def _unique(urls: Iterable[str | None]) -> list[str]:
@@ -103,15 +132,17 @@ def css_requisites(css: bytes | str, base: str, *, encoding: str | None = None) 
     return _unique(_absolute(u, base) for u in css_urls(text))
 
 
-def html_requisites(sel: Selector, base: str) -> list[str]:
-    """Absolute URLs of what the parsed page `sel` at `base` loads to render, in page order
-    by kind (links, scripts and images, srcsets, CSS)."""
-    found: list[str | None] = [_absolute(h, base) for h in sel.xpath(LINK_HREFS).getall()]
-    found += [_absolute(h, base) for h in sel.xpath(SRC_ATTRS).getall()]
-    for srcset in sel.xpath(SRCSET_ATTRS).getall():
-        found += [_absolute(h, base) for h in srcset_urls(srcset)]
-    for css in sel.xpath(STYLE_TEXT).getall() + sel.xpath(STYLE_ATTRS).getall():
-        found += [_absolute(u, base) for u in css_urls(css)]
+def html_requisites(page: Selector | etree._Element, base: str) -> list[str]:
+    """Absolute URLs of what the parsed page (a Selector or its lxml root) at `base` loads
+    to render, in page order by kind (links, scripts and images, srcsets, CSS)."""
+    root = page.root if isinstance(page, Selector) else page
+    q, key = _QUERIES, base_key(base)
+    found: list[str | None] = [_absolute(h, base, key) for h in q[LINK_HREFS](root)]
+    found += [_absolute(h, base, key) for h in q[SRC_ATTRS](root)]
+    for srcset in q[SRCSET_ATTRS](root):
+        found += [_absolute(h, base, key) for h in srcset_urls(srcset)]
+    for css in q[STYLE_TEXT](root) + q[STYLE_ATTRS](root):
+        found += [_absolute(u, base, key) for u in css_urls(css)]
     return _unique(found)
 
 
@@ -120,8 +151,12 @@ def page_requisites(body: bytes | str, url: str, *, encoding: str | None = None)
     if isinstance(body, bytes):
         body = body.decode(encoding or "utf-8", errors="replace")
     sel = Selector(text=body or "<html></html>")
-    base = urljoin(url, sel.xpath("//base/@href").get() or "")
-    return html_requisites(sel, base)
+    if sel.type != "html":
+        sel.xpath(BASE_HREF)  # JSON text: parsel's ValueError, as before
+    root = sel.root
+    hrefs = _QUERIES[BASE_HREF](root)
+    base = urljoin(url, hrefs[0] if hrefs else "")
+    return html_requisites(root, base)
 
 
 def favicon_url(site_root: str) -> str:
