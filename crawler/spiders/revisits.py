@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import scrapy
 
 from crawler.config import Column
+from crawler.spiders.frontier import ARTICLE_PRIORITY
 from pipelines.dates import parse_iso, utc_now
 
 _NEVER = datetime.min.replace(tzinfo=UTC)  # the fetch time of a capture with none readable
@@ -51,6 +52,7 @@ class RevisitMixin:
                 self.sitemap.to_fetch(url),
                 self.parse_article,
                 column,
+                ARTICLE_PRIORITY,
                 dgarchive_revisit={
                     "refers_to_uri": last.get("target_uri") or last.get("fetch_url") or url,
                     "refers_to_date": last.get("fetched_at"),

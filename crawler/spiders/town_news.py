@@ -18,6 +18,7 @@ from crawler.config import Column, SiteMap, load_towns, select_columns, town_by_
 from crawler.middlewares import RedirectRefused, first_url, report_dropped_redirects
 from crawler.report import OPTIONAL_META_KEY
 from crawler.spiders.columncheck import COLUMN_ROOT, column_problem
+from crawler.spiders.frontier import ARTICLE_PRIORITY
 from crawler.spiders.pagebar import init_page_bar, page_requests
 from crawler.spiders.requisites import RequisiteMixin, header_text
 from crawler.spiders.revisits import RevisitMixin, load_known
@@ -170,11 +171,12 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
             yield request
 
     def _request(
-        self, url: str, callback: Callable[..., Any], column: Column, **meta: Any
+        self, url: str, callback: Callable[..., Any], column: Column, priority: int = 0, **meta: Any
     ) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=callback,
+            priority=priority,
             errback=self.on_error,
             cb_kwargs={"column": column},
             meta={"dgarchive_column": column.path, **meta},
@@ -282,7 +284,7 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
         if self.incremental and self.sitemap.to_canonical(fetch) in self.known:
             self.crawler.stats.inc_value("crawl/known_skipped")
             return None
-        return self._request(fetch, self.parse_article, column)
+        return self._request(fetch, self.parse_article, column, ARTICLE_PRIORITY)
 
     # -- parsing -----------------------------------------------------------------------
 
