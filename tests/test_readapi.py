@@ -38,8 +38,7 @@ def served(module_mirror, tmp_path_factory):
     db = f"sqlite:///{path}"
     first = crawl_mirror(site.url, tmp / "archive", db)
     assert first.returncode == 0, first.stderr[-3000:]
-    between = datetime.now(UTC)
-    time.sleep(1.1)  # capture times are whole seconds
+    between = after_captures(path)
     changed = site.article_urls()[3]
     site.change_article(changed)
     second = crawl_mirror(site.url, tmp / "archive", db, "--revisit-older-than", "0")
@@ -78,6 +77,20 @@ def served(module_mirror, tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
+
+
+def after_captures(path) -> datetime:
+    """A time in a later whole second than every capture in the database at `path`.
+
+    Capture times are whole seconds (the WARC-Date, truncated) and `since` is inclusive, so
+    a capture made in the very second of the `since` taken just after a crawl counts as a
+    change since it. The mirror crawl fetches its 40 articles and exits within about a
+    second: taken as soon as it exited, `between` could share its second with all of them."""
+    (last,) = sql(path, "SELECT max(fetched_at) FROM captures")[0]
+    last = datetime.fromisoformat(last).replace(tzinfo=UTC)
+    while (now := datetime.now(UTC)).replace(microsecond=0) <= last:
+        time.sleep(0.05)
+    return now
 
 
 def _wait_up(base: str, proc: subprocess.Popen, log, timeout: float = 120) -> None:
