@@ -3,7 +3,7 @@ a writer process beside it, for `dgarchive reindex`.
 
 An item is a record (saved with the records next to it, in one `RecordStore.save` batch per
 run of records) or a revisit (`{"revisit": True, "url", "capture"}`, through
-`RecordStore.record_revisit`), exactly as the caller ordered them: `save_items` is the one
+`RecordStore.record_revisit`), exactly as the caller ordered them: `RecordStore.save_items` is the one
 definition of what a list of items does to the database, and the writer process runs that
 same function, so where it runs changes nothing in the database.
 
@@ -29,7 +29,7 @@ from pipelines.store.labels import TownLike
 from pipelines.store.writer import RecordStore
 from pipelines.store.writerprocess import STORE_ERRORS
 
-__all__ = ["ItemWriter", "process_close", "process_open", "process_save", "save_items"]
+__all__ = ["ItemWriter", "process_close", "process_open", "process_save"]
 
 # Batches handed to the writer process and not yet written: enough that neither process
 # waits for the other whenever the scheduler gives one of them less time (on a loaded
@@ -39,7 +39,7 @@ IN_FLIGHT = 8
 
 
 class ItemWriter:
-    """Writes lists of items (`save_items`) through `store`, or, given `process` (an
+    """Writes lists of items (`RecordStore.save_items`) through `store`, or, given `process` (an
     executor of one writer process, now the ItemWriter's to shut down), in that process on
     another core while the caller builds the next list.
 
@@ -75,7 +75,7 @@ class ItemWriter:
         if not items:
             return
         if self._executor is None:
-            self.counts.update(save_items(self.store, items, self.run_id))
+            self.counts.update(self.store.save_items(items, self.run_id))
             return
         while len(self._pending) >= IN_FLIGHT:
             self._collect()
@@ -103,23 +103,6 @@ class ItemWriter:
             self.counts.update(result)
 
 
-def save_items(store: RecordStore, items: list[dict], run_id: str) -> Counter[str]:
-    """Write `items` in order: each run of records in one `save` batch, each revisit through
-    `record_revisit`. Counts of new, changed, unchanged articles and revisits."""
-    counts: Counter[str] = Counter()
-    records: list[dict] = []
-    for item in [*items, None]:
-        if item is not None and not item.get("revisit"):
-            records.append(item)
-            continue
-        if records:
-            counts.update(store.save(records, run_id))
-            records = []
-        if item is not None:
-            counts["revisits"] += store.record_revisit(item["url"], item["capture"], run_id)
-    return counts
-
-
 class _Open:
     def __init__(self, store: RecordStore) -> None:
         self.store = store
@@ -144,13 +127,14 @@ def process_open(
         raise
 
 
-def process_save(token: str, items: list[dict], run_id: str) -> Counter[str]:
-    """`save_items` in the writer process; nothing once a batch of `token` has failed."""
+def process_save(token: str, items: list[dict], run_id: str) -> dict[str, int]:
+    """`RecordStore.save_items` in the writer process; nothing once a batch of `token` has
+    failed."""
     opened = _STORES[token]
     if opened.failed:
-        return Counter()
+        return {}
     try:
-        return save_items(opened.store, items, run_id)
+        return opened.store.save_items(items, run_id)
     except BaseException as exc:
         opened.failed = True
         if isinstance(exc, STORE_ERRORS):

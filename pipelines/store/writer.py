@@ -101,6 +101,33 @@ class RecordStore(CrawlRuns, ArticleStatus):
 
     # writing --------------------------------------------------------------
 
+    def save_items(self, items: Iterable[dict], run_id: str) -> dict[str, int]:
+        """Write items in arrival order: each run of records in one `save` batch; an item
+        with `article_status` (a 404/410 or a move) through `record_status`; a revisit
+        (`{"revisit": True, "url", "capture"}`) through `record_revisit`. The one definition
+        of what a crawl's or a reindex's batch does to the database, wherever it runs.
+        Counts of new, changed and unchanged articles, revisits and withdrawn ones."""
+        counts = dict.fromkeys(("new", "changed", "unchanged", "revisits", "withdrawn"), 0)
+        records: list[dict] = []
+        for item in [*items, None]:
+            if item is not None and not item.get("revisit"):
+                records.append(item)
+                continue
+            if records:
+                for key, n in self.save(records, run_id).items():
+                    counts[key] = counts.get(key, 0) + n
+                records = []
+            if item is None:
+                continue
+            if item.get("article_status"):
+                if self.record_status(
+                    item["url"], item["article_status"], item.get("capture"), run_id
+                ):
+                    counts["withdrawn"] += 1
+            elif item.get("capture") and self.record_revisit(item["url"], item["capture"], run_id):
+                counts["revisits"] += 1
+        return counts
+
     def save(self, records: Iterable[ArticleRecord], run_id: str | None = None) -> dict[str, int]:
         """Store a batch of records in one transaction; counts of new, changed and unchanged
         articles. Each record is the contract record plus `capture` (the WARC location, with

@@ -79,24 +79,7 @@ def writer_save(token: str, batch: list[dict], run_id: str) -> tuple[dict[str, i
     store = _WRITER_STORES[token]
     try:
         before = store.rows_written
-        counts = {"new": 0, "changed": 0, "unchanged": 0, "revisits": 0, "withdrawn": 0}
-        records: list[dict] = []
-        for item in [*batch, None]:
-            if item is not None and not item.get("revisit"):
-                records.append(item)
-                continue
-            if records:
-                for key, n in store.save(records, run_id).items():
-                    counts[key] += n
-                records = []
-            if item is not None and item.get("article_status"):  # a 404/410 or a move
-                if store.record_status(
-                    item["url"], item["article_status"], item.get("capture"), run_id
-                ):
-                    counts["withdrawn"] += 1
-            elif item is not None and item.get("capture"):
-                if store.record_revisit(item["url"], item["capture"], run_id):
-                    counts["revisits"] += 1
+        counts = store.save_items(batch, run_id)
         return counts, store.rows_written - before
     except STORE_ERRORS as exc:
         # Only our own one-line errors cross a process boundary; driver errors may not pickle.
