@@ -3,7 +3,6 @@ crawl updates it at its end, and an index held in memory grew with the archive."
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,16 +10,7 @@ from cdxj_indexer.main import SortingWriter
 
 from pipelines.warc import cdxj
 from pipelines.warc.cdxj import cdxj_lines, read_index, update_index
-
-GOLDEN = Path(__file__).parent / "fixtures" / "warc" / "golden.warc"
-
-
-def _archive(tmp_path: Path, *names: str) -> Path:
-    archive = tmp_path / "archive"
-    archive.mkdir()
-    for name in names:
-        shutil.copy(GOLDEN, archive / name)
-    return archive
+from tests.test_archive_index import _archive
 
 
 def test_a_file_larger_than_the_sort_buffer_is_sorted_in_runs_on_disk(
