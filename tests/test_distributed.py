@@ -137,6 +137,59 @@ def test_autothrottle_delay_is_one_per_host_for_all_workers(redis_url):
     assert a.adjust_delay("h", 500.0, 1.0, bounds, ok=True) == pytest.approx(30.0)
 
 
+def test_the_run_reads_running_until_every_worker_ended_and_a_killed_one_is_lost(db_url):
+    """Each worker registers in the run's row when it starts: the run stays `running` (no
+    `finished_at`) until the last registered worker ended, and a worker gone without ending
+    (named by a peer that saw its heartbeat expire) becomes `lost`, and so does the run."""
+    from sqlalchemy.orm import Session
+
+    from pipelines.store import RecordStore, ensure_schema, make_engine
+    from pipelines.store.models import CrawlRun
+
+    engine = make_engine(db_url)
+    ensure_schema(engine)
+    store = RecordStore(engine)
+
+    def row() -> CrawlRun:
+        with Session(engine) as s:
+            return s.get(CrawlRun, "run-2")
+
+    for worker in ("w0", "w1", "w2"):
+        store.start_run("run-2", {"spider": "town_news"}, worker=worker)
+    assert row().status == "running"
+    assert {w: e["status"] for w, e in row().counters["workers"].items()} == {
+        "w0": "running", "w1": "running", "w2": "running"}  # fmt: skip
+    # w0 ends, naming w2 gone (its heartbeat expired); w1 still runs, so the run does.
+    store.finish_run("run-2", "finished", {"new_articles": 5, "worker_id": "w0",
+                     "lost_workers": ["w2"]})  # fmt: skip
+    run = row()
+    assert run.status == "running" and run.finished_at is None
+    assert run.counters["workers"]["w2"]["status"] == "lost"
+    assert run.counters["workers"]["w1"]["status"] == "running"
+    # A start retried after the worker's end changes nothing.
+    store.start_run("run-2", {"spider": "town_news"}, worker="w0")
+    assert row().counters["workers"]["w0"]["status"] == "finished"
+    # The last one ends, naming w0 gone too (it left after ending): w0 stays finished.
+    store.finish_run("run-2", "finished", {"new_articles": 7, "worker_id": "w1",
+                     "lost_workers": ["w0", "w2"]})  # fmt: skip
+    run = row()
+    assert {w: e["status"] for w, e in run.counters["workers"].items()} == {
+        "w0": "finished", "w1": "finished", "w2": "lost"}  # fmt: skip
+    assert run.counters["new_articles"] == 12  # the lost worker's counts are unknown
+    assert run.status == "lost"
+    assert run.finished_at is not None and run.started_at <= run.finished_at
+    # Without a lost worker the run is finished once its last worker is.
+    for worker in ("a", "b"):
+        store.start_run("run-3", None, worker=worker)
+    store.finish_run("run-3", "finished", {"new_articles": 1, "worker_id": "a"})
+    with Session(engine) as s:
+        assert s.get(CrawlRun, "run-3").status == "running"
+    store.finish_run("run-3", "finished", {"new_articles": 1, "worker_id": "b"})
+    with Session(engine) as s:
+        assert s.get(CrawlRun, "run-3").status == "finished"
+    engine.dispose()
+
+
 def test_workers_finishing_at_once_sum_into_one_run_row(db_url):
     """Each worker's counters go into the run's row under a row lock: the totals are the sums,
     the last finish is kept, and a worker that failed marks the run."""

@@ -99,6 +99,24 @@ def big_site():
     site.stop()
 
 
+def run_row(db_url: str) -> dict:
+    """The one `crawl_runs` row of the database."""
+    from sqlalchemy import text
+
+    from pipelines.store import make_engine
+
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, status, started_at, finished_at, counters "
+                                 "FROM crawl_runs")).mappings().all()  # fmt: skip
+    engine.dispose()
+    assert len(rows) == 1, rows
+    run = dict(rows[0])
+    if not isinstance(run["counters"], dict):
+        run["counters"] = json.loads(run["counters"])
+    return run
+
+
 def test_three_workers_one_killed_lose_nothing_and_match_a_single_crawl(
     big_site, redis_url, pg_database_url, tmp_path
 ):
@@ -148,6 +166,11 @@ def test_three_workers_one_killed_lose_nothing_and_match_a_single_crawl(
     # committed to the database), which the others put back in the queue.
     assert 0 < summary["requeued"]
     assert len(again) <= summary["requeued"], (len(again), summary["requeued"])
+    # The run's row: the two that ended finished, the killed one lost, and so the run.
+    run = run_row(pg_database_url)
+    statuses = sorted(e["status"] for e in run["counters"]["workers"].values())
+    assert statuses == ["finished", "finished", "lost"], statuses
+    assert run["status"] == "lost" and run["finished_at"] is not None
     assert all(n == 2 for n in again.values())
 
     files = warc_files(tmp_path / "archive")
@@ -190,23 +213,13 @@ def test_the_per_host_budget_holds_across_three_workers(redis_url, pg_database_u
     reports = [json.loads((tmp_path / f"report{n}.json").read_text()) for n in range(3)]
     assert sum(r["requests"] for r in reports) == len(site.requests_log)
     # The run's one row in the database sums the three workers (not the last one's alone).
-    from sqlalchemy import text
-
-    from pipelines.store import make_engine
-
-    engine = make_engine(pg_database_url)
-    with engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, status, started_at, finished_at, counters "
-                                 "FROM crawl_runs")).all()  # fmt: skip
-    engine.dispose()
-    assert len(rows) == 1 and rows[0].id == reports[0]["run_id"]
-    counters = (
-        rows[0].counters if isinstance(rows[0].counters, dict) else json.loads(rows[0].counters)
-    )
+    run = run_row(pg_database_url)
+    assert run["id"] == reports[0]["run_id"]
+    counters = run["counters"]
     assert len(counters["workers"]) == 3
     assert all(w["status"] == "finished" for w in counters["workers"].values())
     assert counters["new_articles"] == sum(r["new_articles"] for r in reports) > 100
-    assert rows[0].status == "finished" and rows[0].started_at <= rows[0].finished_at
+    assert run["status"] == "finished" and run["started_at"] <= run["finished_at"]
 
 
 def test_autothrottle_aims_at_its_target_across_three_workers(redis_url, pg_database_url, tmp_path):

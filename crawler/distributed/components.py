@@ -239,13 +239,24 @@ class LeasedDatabasePipeline(DatabasePipeline):
         return await super().process_item(item)
 
     async def _in_worker(self, fn: Any, *args: Any) -> Any:
-        from pipelines.store.writerprocess import writer_finish
+        from pipelines.store.writerprocess import writer_finish, writer_open
 
-        if fn is writer_finish and self.frontier is not None:
-            # The run's row sums every worker's counters (pipelines/store/runs.py) rather
-            # than keeping the last one to finish.
+        frontier = self.frontier
+        if fn is writer_open and frontier is not None:
+            # Registered in the run's row as running until it ends (pipelines/store/runs.py).
+            token, db_url, run_id, run_args, towns = args
+            args = (token, db_url, run_id, run_args, towns, frontier.worker_id)
+        elif fn is writer_finish and frontier is not None:
+            # The run's row sums every worker's counters rather than keeping the last one
+            # to finish; the workers gone without ending (killed) are marked lost there.
             token, run_id, status, counters = args
-            args = (token, run_id, status, {**counters, "worker_id": self.frontier.worker_id})
+            try:
+                gone = frontier.gone_workers()
+            except Exception as exc:  # noqa: BLE001 - Redis gone: the others stay as they are
+                log.warning("could not list the run's workers: %s", exc)
+                gone = []
+            counters = {**counters, "worker_id": frontier.worker_id, "lost_workers": gone}
+            args = (token, run_id, status, counters)
         return await super()._in_worker(fn, *args)
 
     def _submit(self) -> None:

@@ -212,6 +212,12 @@ class Frontier:
     def heartbeat(self) -> None:
         self.redis.set(self.key(f"hb:{self.worker_id}"), _now(), px=int(self.heartbeat_ttl * 1000))
 
+    def gone_workers(self) -> list[str]:
+        """The run's other workers whose heartbeat expired: ended, or killed."""
+        return [w.decode() for w in self.redis.smembers(self.key("workers"))
+                if w.decode() != self.worker_id
+                and not self.redis.exists(self.key(f"hb:{w.decode()}"))]  # fmt: skip
+
     def live_workers(self) -> list[str]:
         return [w.decode() for w in self.redis.smembers(self.key("workers"))
                 if self.redis.exists(self.key(f"hb:{w.decode()}"))]  # fmt: skip

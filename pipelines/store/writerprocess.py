@@ -54,8 +54,15 @@ def writer_prepare(db_url: str) -> None:
 
 
 def writer_open(
-    token: str, db_url: str, run_id: str, args: dict, towns: Iterable[TownLike] = ()
+    token: str,
+    db_url: str,
+    run_id: str,
+    args: dict,
+    towns: Iterable[TownLike] = (),
+    worker: str | None = None,
 ) -> None:
+    """Open the store `token` names and start the run (`worker`: this process writes for
+    that worker of a distributed run)."""
     failed = _PREPARE_FAILED.pop(db_url, None)
     if failed is not None:
         raise failed
@@ -63,7 +70,7 @@ def writer_open(
     try:
         ensure_schema(engine)
         store = RecordStore(engine, towns=towns)
-        store.start_run(run_id, args)
+        store.start_run(run_id, args, worker=worker)
     except STORE_ERRORS as exc:
         engine.dispose()
         raise translate_error(exc, db_url) from None
