@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import scrapy
@@ -12,13 +12,18 @@ from crawler.spiders.frontier import ARTICLE_PRIORITY
 from pipelines.dates import parse_iso, utc_now
 
 _NEVER = datetime.min.replace(tzinfo=UTC)  # the fetch time of a capture with none readable
+# Requests the scheduler may hold before `start()` hands it the next revisit. Scrapy reads
+# `start()` to its end at once, so without a bound every stale article of the database
+# became a pending request at the start of the crawl (about 2 KB each).
+REVISIT_BACKLOG = 256
+REVISIT_WAIT = 0.05  # seconds between two looks at the scheduler while it is full
 
 
 class RevisitMixin:
     """TownNewsSpider's use of the stored articles (`known`, {canonical URL: last capture}).
 
-    The spider provides `known`, `selected`, `revisit_days`, `sitemap`, `_request` and
-    `parse_article`.
+    The spider provides `crawler`, `known`, `selected`, `revisit_days`, `sitemap`, `_request`
+    and `parse_article`.
     """
 
     def _known_in(self, column: Column) -> bool:
@@ -28,6 +33,22 @@ class RevisitMixin:
             prefix = "https://www.dg.gov.cn/" + column.path
             cache[column.path] = any(u.startswith(prefix) for u in self.known)
         return cache[column.path]
+
+    async def _paced_revisits(self) -> AsyncIterator[scrapy.Request]:
+        """`_revisits`, each handed over only while the scheduler holds fewer than
+        `REVISIT_BACKLOG` requests (its `scheduler/enqueued` less `scheduler/dequeued`), so
+        the stale articles wait as database rows, not as requests in memory."""
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from twisted.internet import reactor
+        from twisted.internet.task import deferLater
+
+        stats = self.crawler.stats
+        for request in self._revisits():
+            while (stats.get_value("scheduler/enqueued", 0) or 0) - (
+                stats.get_value("scheduler/dequeued", 0) or 0
+            ) >= REVISIT_BACKLOG:
+                await maybe_deferred_to_future(deferLater(reactor, REVISIT_WAIT, lambda: None))
+            yield request
 
     def _revisits(self) -> Iterator[scrapy.Request]:
         """Conditional re-fetches of stored articles older than CRAWL_REVISIT_OLDER_THAN."""

@@ -167,7 +167,7 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
             else:
                 url = self.sitemap.column_url(column)
                 yield self._request(url, self.parse_listing, column, **{COLUMN_ROOT: True})
-        for request in self._revisits():
+        async for request in self._paced_revisits():
             yield request
 
     def _request(
