@@ -214,9 +214,9 @@ class Frontier:
 
     def gone_workers(self) -> list[str]:
         """The run's other workers whose heartbeat expired: ended, or killed."""
+        live = {*self.live_workers(), self.worker_id}
         return [w.decode() for w in self.redis.smembers(self.key("workers"))
-                if w.decode() != self.worker_id
-                and not self.redis.exists(self.key(f"hb:{w.decode()}"))]  # fmt: skip
+                if w.decode() not in live]  # fmt: skip
 
     def live_workers(self) -> list[str]:
         return [w.decode() for w in self.redis.smembers(self.key("workers"))

@@ -44,9 +44,10 @@ class RevisitMixin:
 
         stats = self.crawler.stats
         for request in self._revisits():
-            while (stats.get_value("scheduler/enqueued", 0) or 0) - (
-                stats.get_value("scheduler/dequeued", 0) or 0
-            ) >= REVISIT_BACKLOG:
+            while (
+                stats.get_value("scheduler/enqueued", 0) - stats.get_value("scheduler/dequeued", 0)
+                >= REVISIT_BACKLOG
+            ):
                 await maybe_deferred_to_future(deferLater(reactor, REVISIT_WAIT, lambda: None))
             yield request
 
