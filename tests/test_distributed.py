@@ -56,6 +56,17 @@ def test_a_killed_workers_leases_go_back_to_the_queue(redis_url):
     assert sorted(a.redis.zrange(a.key("queue"), 0, -1)) == [b"req0", b"req1", b"req2"]
 
 
+def test_peers_not_ending_with_a_live_heartbeat_are_unsettled(redis_url):
+    a, b, c = (worker(redis_url, ttl=0.5) for _ in range(3))
+    assert sorted(a.unsettled_peers()) == sorted([b.worker_id, c.worker_id])
+    b.ending()  # b says it ends: a need not wait for it
+    assert a.unsettled_peers() == [c.worker_id]
+    time.sleep(0.7)  # c stops beating ("killed"): its heartbeat expires
+    a.heartbeat()
+    assert a.unsettled_peers() == []
+    assert c.worker_id in a.gone_workers()
+
+
 def test_released_and_idle_leases_are_dropped_not_requeued(redis_url):
     a = worker(redis_url)
     for i in range(3):

@@ -336,3 +336,51 @@ def test_workers_restarted_after_redis_comes_back_finish_the_same_run(pg_databas
         capture_output=True, text=True, cwd=REPO, env=_env(),
     )  # fmt: skip
     assert check.returncode == 0, check.stdout[-2000:]
+
+
+def test_a_worker_killed_holding_no_lease_is_lost_not_left_running(
+    redis_url, pg_database_url, tmp_path
+):
+    """A peer killed at the run's end with nothing leased leaves nothing to requeue, so the
+    worker still crawling reaches the idle end before the peer's heartbeat expires. It waits
+    for that (at most one heartbeat TTL) and marks the peer lost: the run's row does not read
+    `running` for good."""
+    import redis
+
+    from pipelines.store import RecordStore, ensure_schema, make_engine
+
+    site = CountingSite(latency=0.02, articles=60, per_page=20).start()
+    r = redis.Redis.from_url(redis_url)
+    engine = make_engine(pg_database_url)
+    ensure_schema(engine)
+    try:
+        proc = start_crawl(
+            site.url, tmp_path / "archive", pg_database_url, "--frontier", redis_url,
+            "--idle-exit", "1", *FAST,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while not r.hget("dgarchive:lock", "run_id") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run_id = r.hget("dgarchive:lock", "run_id").decode()
+        # The peer joins the run (Redis and the run's row) and beats until the frontier is
+        # drained (nothing queued, nothing leased), then is "killed": its heartbeat is left
+        # to expire (3 s), while the crawling worker reaches its idle end (1 s).
+        key = f"dgarchive:run:{run_id}:"
+        r.sadd(key + "workers", "ghost")
+        RecordStore(engine).start_run(run_id, {"spider": "town_news"}, worker="ghost")
+        while proc.poll() is None and time.monotonic() < deadline:
+            r.set(key + "hb:ghost", "now", px=3000)
+            drained = not r.zcard(key + "queue") and not r.hlen(key + "lease:owner")
+            if drained and r.hget(key + "meta", "seeded") and len(site.requests_log) > 60:
+                break
+            time.sleep(0.1)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        site.stop()
+        engine.dispose()
+    assert proc.returncode == 0, stderr[-3000:]
+    run = run_row(pg_database_url)
+    statuses = {w: e["status"] for w, e in run["counters"]["workers"].items()}
+    assert statuses.pop("ghost") == "lost", run["counters"]["workers"]
+    assert list(statuses.values()) == ["finished"]
+    assert run["status"] == "lost" and run["finished_at"] is not None

@@ -251,6 +251,8 @@ class LeasedDatabasePipeline(DatabasePipeline):
             # to finish; the workers gone without ending (killed) are marked lost there.
             token, run_id, status, counters = args
             try:
+                if status == "finished":  # the run's idle end: let killed peers expire
+                    await self._peers_settled(frontier)
                 gone = frontier.gone_workers()
             except Exception as exc:  # noqa: BLE001 - Redis gone: the others stay as they are
                 log.warning("could not list the run's workers: %s", exc)
@@ -258,6 +260,22 @@ class LeasedDatabasePipeline(DatabasePipeline):
             counters = {**counters, "worker_id": frontier.worker_id, "lost_workers": gone}
             args = (token, run_id, status, counters)
         return await super()._in_worker(fn, *args)
+
+    @staticmethod
+    async def _peers_settled(frontier: Frontier) -> None:
+        """Wait until every other worker of the run has ended, said it is ending, or lost its
+        heartbeat (at most one heartbeat TTL). A worker killed holding no lease leaves
+        nothing to requeue, so its peers can reach the idle end before its heartbeat
+        expires; without this wait the last of them would leave it `running` in the run's
+        row, and the run with it, for good."""
+        from scrapy.utils.defer import deferred_to_future
+        from twisted.internet import reactor
+        from twisted.internet.task import deferLater
+
+        frontier.ending()
+        deadline = time.monotonic() + frontier.heartbeat_ttl + 1.0
+        while frontier.unsettled_peers() and time.monotonic() < deadline:
+            await deferred_to_future(deferLater(reactor, 0.25, lambda: None))
 
     def _submit(self) -> None:
         pending = len(self._pending)

@@ -218,6 +218,17 @@ class Frontier:
         return [w.decode() for w in self.redis.smembers(self.key("workers"))
                 if w.decode() not in live]  # fmt: skip
 
+    def ending(self) -> None:
+        """Say this worker is ending (its peers need not wait for it to be gone)."""
+        self.redis.sadd(self.key("ending"), self.worker_id)
+
+    def unsettled_peers(self) -> list[str]:
+        """The other workers with a live heartbeat that have not said they are ending: at
+        the run's idle end, a worker killed without leases (its heartbeat not expired yet)
+        looks like one of these until its heartbeat expires."""
+        ending = {w.decode() for w in self.redis.smembers(self.key("ending"))}
+        return [w for w in self.live_workers() if w != self.worker_id and w not in ending]
+
     def live_workers(self) -> list[str]:
         return [w.decode() for w in self.redis.smembers(self.key("workers"))
                 if self.redis.exists(self.key(f"hb:{w.decode()}"))]  # fmt: skip
