@@ -24,7 +24,8 @@ from scrapy import Request
 from scrapy.http import Response
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.capture import WIRE_META_KEY, WarcCapture
+from pipelines.capture import WarcCapture
+from pipelines.capturemeta import WIRE_META_KEY
 
 
 def load_exchanges(path: str) -> list[dict]:

@@ -35,7 +35,7 @@ from scrapy.exceptions import ResponseDataLossError
 from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 
-from pipelines.capture import REASON_META_KEY, WIRE_META_KEY
+from pipelines.capturemeta import REASON_META_KEY, WIRE_META_KEY
 
 if TYPE_CHECKING:
     from scrapy import Request

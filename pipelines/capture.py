@@ -19,15 +19,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-# The request.meta keys are `pipelines.capturemeta`; the download handler imports
-# REASON_META_KEY and WIRE_META_KEY from this module, so they stay importable from here.
-from pipelines.capturemeta import INCOMPLETE_META_KEY as INCOMPLETE_META_KEY
-from pipelines.capturemeta import INFLATED_META_KEY as INFLATED_META_KEY
-from pipelines.capturemeta import LOCATION_META_KEY as LOCATION_META_KEY
-from pipelines.capturemeta import REASON_META_KEY as REASON_META_KEY
-from pipelines.capturemeta import REVISIT_META_KEY as REVISIT_META_KEY
-from pipelines.capturemeta import REVISIT_PROFILE_META_KEY as REVISIT_PROFILE_META_KEY
-from pipelines.capturemeta import WIRE_META_KEY as WIRE_META_KEY
+from pipelines import capturemeta as keys
 from pipelines.capturemeta import revisit_of
 from pipelines.dates import utc_now
 from pipelines.warc.builders import new_record_id, sha1_digest
@@ -191,12 +183,12 @@ class WarcCapture:
         except Exception as exc:  # noqa: BLE001 - any failure to archive stops the crawl
             self._fail(response, exc)
             return
-        request.meta[LOCATION_META_KEY] = location
+        request.meta[keys.LOCATION_META_KEY] = location
         if profile:
-            request.meta[REVISIT_PROFILE_META_KEY] = profile
+            request.meta[keys.REVISIT_PROFILE_META_KEY] = profile
             self.revisits += 1
         else:
-            request.meta.pop(REVISIT_PROFILE_META_KEY, None)
+            request.meta.pop(keys.REVISIT_PROFILE_META_KEY, None)
         self._update_stats()
 
     def add_closing_records(self, provider: Callable[[], list[ClosingRecord]]) -> None:
@@ -249,9 +241,9 @@ class WarcCapture:
     # -- building records --------------------------------------------------------------
 
     def _write(self, response: Response, request: Request) -> tuple[dict, str | None]:
-        wire = request.meta.pop(WIRE_META_KEY, None)
-        request.meta.pop(INCOMPLETE_META_KEY, None)  # a retry's copy of an earlier verdict
-        request.meta.pop(INFLATED_META_KEY, None)
+        wire = request.meta.pop(keys.WIRE_META_KEY, None)
+        request.meta.pop(keys.INCOMPLETE_META_KEY, None)  # a retry's copy of an earlier verdict
+        request.meta.pop(keys.INFLATED_META_KEY, None)
         if not (
             isinstance(wire, dict)
             and wire.get("url") == response.url
@@ -265,7 +257,7 @@ class WarcCapture:
             protocol = "HTTP/1.1"  # HTTP/2 has no status line; WARC readers expect HTTP/1.x
         reason = (wire or {}).get("reason")
         if reason is None:
-            reason = request.meta.get(REASON_META_KEY)
+            reason = request.meta.get(keys.REASON_META_KEY)
         if reason is None:
             reason = default_reason(response.status)
         if wire is not None:
@@ -310,9 +302,9 @@ class WarcCapture:
             keep_inflated=self.keep_inflated,
         )
         if check.problem:
-            request.meta[INCOMPLETE_META_KEY] = check.problem
+            request.meta[keys.INCOMPLETE_META_KEY] = check.problem
         elif check.inflated is not None:
-            request.meta[INFLATED_META_KEY] = (response.body, check.inflated)
+            request.meta[keys.INFLATED_META_KEY] = (response.body, check.inflated)
         truncated = check.truncated
         resp_record = self.builder.response(
             response.url,

@@ -13,7 +13,8 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 
 from crawler.middlewares import InflatedOnceCompressionMiddleware
-from pipelines.capture import INFLATED_META_KEY, WarcCapture
+from pipelines.capture import WarcCapture
+from pipelines.capturemeta import INFLATED_META_KEY
 from pipelines.warc.completeness import check_body
 
 PAGE = ("<html><body>" + "中文 page text " * 3000 + "</body></html>").encode()
