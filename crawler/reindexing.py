@@ -221,6 +221,7 @@ def run_reindex(
         towns = load_towns()
         store = RecordStore(engine, towns=towns)
         store.writer_bigrams = True  # batches of new articles: see pipelines.store.bigrams
+        store.bulk_inserts = True  # new articles as plain rows: see pipelines.store.bulk
         run_id = str(uuid.uuid4())
         # Started first, so the writer process starts up while the schema is checked; it
         # writes nothing before the first batch.
