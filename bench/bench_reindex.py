@@ -90,7 +90,7 @@ def profile_reindex(made: MirrorArchive, db: Path) -> None:
     profiler = cProfile.Profile()
     sink = io.StringIO()
     profiler.runcall(
-        reindex, made.archive, f"sqlite:///{db}", sink, sys.stderr, writer_process=False
+        reindex, made.archive, f"sqlite:///{db}", sink, sys.stderr, reader_process=False
     )
     stats = pstats.Stats(profiler)
     found: dict[str, float] = {}

@@ -13,40 +13,33 @@ holds the captures adds nothing: a capture is stored once by its WARC-Record-ID.
 
 from __future__ import annotations
 
-import os
+import io
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from crawler.config import Column, canonical_urls, load_towns
 from crawler.exitcodes import ExitCode
+from crawler.readahead import Ahead
 from pipelines import writerboot
-from pipelines.cleaning import CleaningPipeline
-from pipelines.pages import article_record, is_article_url
-from pipelines.pages.encoding import http_charset
-from pipelines.store import RecordStore, column_path_of, ensure_schema, make_engine
-from pipelines.store.itemwriter import ItemWriter
 
 if TYPE_CHECKING:
+    from pipelines.store.itemwriter import ItemWriter
     from pipelines.warc.reader import ArchivedResponse
 
+# The reading and extraction (`_events`) import the page objects, the cleaning pipeline (and
+# with it Scrapy) and the WARC reader; the writing the store (SQLAlchemy). Imported where
+# each is used, so that a reader process (`READER_PROCESS_MIN_BYTES`) imports the one while
+# this process imports the other, on two cores.
+
 BATCH_SIZE = 200
-# From this many bytes of WARC files on, the store writes in a process of its own, on the
-# second core, while this one reads and extracts; below it, starting that process (an
-# interpreter and SQLAlchemy, about half a second) would cost more than it saves.
-WRITER_PROCESS_MIN_BYTES = 2_000_000
-
-
-def spare_core() -> bool:
-    """Whether the machine has a core to spare: a second process pays only then. Under a
-    load of 7 on two cores the bench archive took 9.3-12.7 s with the writer process and
-    7.5-9.8 s without (the work is the same, the overhead of a second process is not)."""
-    try:
-        return os.getloadavg()[0] < (os.cpu_count() or 1)
-    except OSError:  # no load average on this system
-        return True
+# From this many bytes of WARC files on, the files are read and their pages extracted in a
+# child process (`crawler.readahead.Ahead`, forked: no second interpreter to start) on the
+# second core, while this process imports the store, checks the schema and writes; below it,
+# the fork and the pickling of the records would cost more than they save.
+READER_PROCESS_MIN_BYTES = 2_000_000
 
 
 WARC_SUFFIXES = (".warc.gz", ".warc")
@@ -74,18 +67,23 @@ class ArticleEnricher:
     column on this site."""
 
     def __init__(self) -> None:
+        from pipelines.pages import article_record
+
+        self._article_record = article_record
         towns = load_towns()
         self.towns = {t.slug: t for t in towns}
         self.columns = {c.path: c for t in towns for c in t.columns}
 
     def column_for(self, url: str) -> Column:
+        from pipelines.store.transforms import column_path_of
+
         path = column_path_of(url)
         return self.columns.get(path) or Column(path=path, name="", town=path.split("/")[0])
 
     def record(self, body: bytes, url: str, encoding: str | None) -> dict:
         column = self.column_for(url)
         town = self.towns.get(column.town)
-        return article_record(
+        return self._article_record(
             body,
             url,
             encoding=encoding,
@@ -103,6 +101,8 @@ def _header(capture: ArchivedResponse, name: str) -> str | None:
 
 def _encoding(capture: ArchivedResponse) -> str | None:
     """The charset label as the spider takes it (`pipelines.pages.encoding.http_charset`)."""
+    from pipelines.pages.encoding import http_charset
+
     return http_charset(_header(capture, "Content-Type"))
 
 
@@ -160,13 +160,74 @@ def _say(err: TextIO, message: str) -> None:
     print("dgarchive: " + printable(message), file=err)
 
 
+def _events(files: list[Path]) -> Iterator[tuple]:
+    """What reading `files` gives, in order: `("record", record)` (extracted and cleaned),
+    `("revisit", item)`, `("end", path)` after each file, `("say", message)` for stderr,
+    `("count", (key, n))`. Picklable, for a reader process (`crawler.readahead.Ahead`)."""
+    from scrapy.exceptions import DropItem
+
+    from pipelines.cleaning import CleaningPipeline
+    from pipelines.pages import is_article_url
+    from pipelines.warc.reader import WarcReadError, describe, read_warc, site_root_of
+    from pipelines.warc.scan import Damage
+
+    enricher = ArticleEnricher()
+    cleaner = CleaningPipeline()
+    said = io.StringIO()
+    roots = _site_roots(files, site_root_of, said)
+    for line in said.getvalue().splitlines():
+        yield ("say", line.removeprefix("dgarchive: "))
+    for path in files:
+        damaged = 0
+        try:
+            for cap in read_warc(path, site_root=roots.get(path), canonical_urls=canonical_urls):
+                if isinstance(cap, Damage):
+                    damaged += 1
+                    yield ("say", f"warning: {path.name}: {describe(cap)}")
+                    continue
+                url = cap.canonical_url
+                if not url or not is_article_url(url):
+                    continue
+                capture = dict(cap.capture)
+                capture["etag"] = _header(cap, "ETag")
+                capture["last_modified"] = _header(cap, "Last-Modified")
+                if cap.warc_type == "revisit":
+                    yield ("revisit", {"revisit": True, "url": url, "capture": capture})
+                    continue
+                if cap.status != 200 or cap.body is None:
+                    continue
+                try:
+                    record = enricher.record(cap.body, url, _encoding(cap))
+                except Exception as exc:  # noqa: BLE001 - the live crawl skipped it too
+                    yield ("count", ("failed_pages", 1))
+                    where = f"{path.name}@{capture.get('warc_offset')}"
+                    yield ("say", f"warning: cannot extract {url} ({where}): {exc}")
+                    continue
+                record["capture"] = capture
+                try:
+                    record = cleaner.process_item(record)
+                except DropItem:
+                    yield ("count", ("dropped", 1))  # the crawl dropped it too
+                    continue
+                yield ("record", record)
+            yield ("count", ("files", 1))
+        except WarcReadError as exc:
+            yield ("count", ("unreadable_files", 1))
+            yield ("say", f"warning: {exc}")
+        if damaged:
+            yield ("count", ("damaged_spots", damaged))
+            yield ("count", ("damaged_files", 1))
+        yield ("end", path)  # keep what this file gave even if a later one fails
+
+
 def run_reindex(
     archive_dir: str | Path,
     db_url: str,
     out: TextIO,
     err: TextIO,
     *,
-    writer_process: bool | None = None,
+    reader_process: bool | None = None,
+    writer_process: bool = False,
 ) -> int:
     """Rebuild `db_url` from the WARC files under `archive_dir`; returns the exit status.
 
@@ -179,16 +240,12 @@ def run_reindex(
     none at all): nothing to reindex. Database problems raise
     `pipelines.store.DatabaseError` for the command to report.
 
-    `writer_process`: write the database in a writer process (`ItemWriter`) while this one
-    reads and extracts; by default when the finished files hold at least
-    `WRITER_PROCESS_MIN_BYTES` and the machine has a core to spare (`spare_core`). The
-    database is the same either way.
+    `reader_process`: read the files and extract their pages in a child process
+    (`crawler.readahead.Ahead`) while this one writes the database; by default when the
+    finished files hold at least `READER_PROCESS_MIN_BYTES`. `writer_process`: write the database in a spawned writer process
+    (`ItemWriter`) instead, while this one reads and extracts; off by default. The database
+    is the same either way.
     """
-    from scrapy.exceptions import DropItem
-
-    from pipelines.warc.reader import WarcReadError, describe, read_warc, site_root_of
-    from pipelines.warc.scan import Damage
-
     archive = Path(archive_dir)
     if not archive.is_dir():
         _say(err, f"error: no archive directory {archive}")
@@ -213,11 +270,23 @@ def run_reindex(
             _say(err, f"error: nothing to reindex: no *.warc.gz or *.warc file under {archive}")
         return int(ExitCode.USAGE)
 
-    if writer_process is None:
-        writer_process = sum(_size(p) for p in files) >= WRITER_PROCESS_MIN_BYTES and spare_core()
-    engine = make_engine(db_url)
+    if reader_process is None:
+        # Whatever the load: the child is forked (no second interpreter), and on a busy
+        # machine two processes get two shares of the CPU.
+        reader_process = (
+            not writer_process and sum(_size(p) for p in files) >= READER_PROCESS_MIN_BYTES
+        )
+    # Forked first, before this process imports the store: the child imports the page
+    # objects and reads while this one imports SQLAlchemy and checks the schema.
+    events: Iterator[tuple] = Ahead(lambda: _events(files)) if reader_process else _events(files)
+    counts: Counter[str] = Counter()
     writer: ItemWriter | None = None
+    engine = None
     try:
+        from pipelines.store import RecordStore, ensure_schema, make_engine
+        from pipelines.store.itemwriter import ItemWriter
+
+        engine = make_engine(db_url)
         towns = load_towns()
         store = RecordStore(engine, towns=towns)
         store.writer_bigrams = True  # batches of new articles: see pipelines.store.bigrams
@@ -234,65 +303,26 @@ def run_reindex(
         )
         ensure_schema(engine)
         store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
-        enricher = ArticleEnricher()
-        cleaner = CleaningPipeline()
-        counts: Counter[str] = Counter()
         batch: list[dict] = []
-
-        def flush() -> None:
-            if batch:
+        for kind, value in events:
+            if kind == "record":
+                batch.append(value)
+                if len(batch) < BATCH_SIZE:
+                    continue
+            elif kind == "revisit":
+                # A revisit follows the responses it refers to: written after them.
+                batch.append(value)
+            elif kind == "say":
+                _say(err, value)
+                continue
+            elif kind == "count":
+                counts[value[0]] += value[1]
+                continue
+            if batch:  # a full batch, a revisit, or the end of a file
                 writer.write(batch[:])  # the process mode pickles it later: a copy
                 batch.clear()
-
-        roots = _site_roots(files, site_root_of, err)
-        for path in files:
-            damaged = 0
-            try:
-                for cap in read_warc(
-                    path, site_root=roots.get(path), canonical_urls=canonical_urls
-                ):
-                    if isinstance(cap, Damage):
-                        damaged += 1
-                        _say(err, f"warning: {path.name}: {describe(cap)}")
-                        continue
-                    url = cap.canonical_url
-                    if not url or not is_article_url(url):
-                        continue
-                    capture = dict(cap.capture)
-                    capture["etag"] = _header(cap, "ETag")
-                    capture["last_modified"] = _header(cap, "Last-Modified")
-                    if cap.warc_type == "revisit":
-                        # A revisit follows the responses it refers to: written after them.
-                        batch.append({"revisit": True, "url": url, "capture": capture})
-                        flush()
-                        continue
-                    if cap.status != 200 or cap.body is None:
-                        continue
-                    try:
-                        record = enricher.record(cap.body, url, _encoding(cap))
-                    except Exception as exc:  # noqa: BLE001 - the live crawl skipped it too
-                        counts["failed_pages"] += 1
-                        where = f"{path.name}@{capture.get('warc_offset')}"
-                        _say(err, f"warning: cannot extract {url} ({where}): {exc}")
-                        continue
-                    record["capture"] = capture
-                    try:
-                        record = cleaner.process_item(record)
-                    except DropItem:
-                        counts["dropped"] += 1  # the crawl dropped it too
-                        continue
-                    batch.append(record)
-                    if len(batch) >= BATCH_SIZE:
-                        flush()
-                counts["files"] += 1
-            except WarcReadError as exc:
-                counts["unreadable_files"] += 1
-                _say(err, f"warning: {exc}")
-            if damaged:
-                counts["damaged_spots"] += damaged
-                counts["damaged_files"] += 1
-            flush()  # keep what this file gave even if a later one fails
-        flush()
+        if batch:
+            writer.write(batch)
         counts.update(writer.finish())
         problems = counts["failed_pages"] + counts["unreadable_files"] + counts["damaged_spots"]
         store.finish_run(
@@ -313,9 +343,12 @@ def run_reindex(
             },
         )
     finally:
+        if isinstance(events, Ahead):
+            events.close()
         if writer is not None:
             writer.close()
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
     trouble = []
     if counts["damaged_spots"]:
         trouble.append(
