@@ -97,7 +97,7 @@ def profile_reindex(made: MirrorArchive, db: Path) -> None:
     for (filename, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         interesting = (
             (name == "read_warc" and "warc/reader" in filename)
-            or (name == "record" and "reindexing" in filename)
+            or (name == "record" and "reindexpages" in filename)
             or (name == "process_item" and "cleaning" in filename)
             or (name == "save" and "store/writer" in filename)
             or (name == "run_reindex" and "reindexing" in filename)
