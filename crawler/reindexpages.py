@@ -35,7 +35,7 @@ class ArticleEnricher:
         self.columns = {c.path: c for t in towns for c in t.columns}
 
     def column_for(self, url: str) -> Column:
-        from pipelines.store.transforms import column_path_of
+        from pipelines.store.paths import column_path_of
 
         path = column_path_of(url)
         return self.columns.get(path) or Column(path=path, name="", town=path.split("/")[0])
