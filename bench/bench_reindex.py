@@ -12,8 +12,8 @@ It prints articles per second of each, their CPU seconds (the process and its ch
 reindex's reader process included; less sensitive to the machine's load than wall time) and
 the ratio reindex/extract (target >= 0.7: the database part must not dominate), and checks
 the rebuilt database holds every article.
-`--profile` also runs one reindex under cProfile in this process, reading and writing in
-(no reader process, so that every share is seen), and prints where its time went:
+`--profile` also runs one reindex under cProfile, reading and writing in this process (no
+reader process, so that every share is seen), and prints where its time went:
 reading WARC records, extraction, cleaning, and the store (`RecordStore.save`).
 """
 
