@@ -121,15 +121,15 @@ def _allocate(s: Session, counts: dict[str, int]) -> dict[str, Iterator[int]]:
         }
     else:
         ids = {}
-        for t in wanted:
-            seq = f"{t}_id_seq"
+        for t in wanted:  # the sequence behind the table's serial key, in ascending order
             got = s.scalars(
                 text(
-                    "SELECT nextval(CAST(:seq AS regclass)) FROM generate_series(1, :n) AS g(i) ORDER BY i"
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :n)"
                 ),
-                {"seq": seq, "n": counts[t]},
+                {"table": t, "n": counts[t]},
             ).all()
-            ids[t] = iter(got)
+            ids[t] = iter(sorted(got))
     return {t: ids.get(t, iter(())) for t in TABLES}
 
 
