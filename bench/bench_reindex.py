@@ -9,11 +9,11 @@ times, whole processes, in alternating order round after round:
   - other-tree (with `--other-tree`): `dgarchive reindex` run from another checkout (a
              baseline revision) on the same archive.
 It prints articles per second of each, their CPU seconds (the process and its children:
-reindex's writer process included; less sensitive to the machine's load than wall time) and
+reindex's reader process included; less sensitive to the machine's load than wall time) and
 the ratio reindex/extract (target >= 0.7: the database part must not dominate), and checks
 the rebuilt database holds every article.
-`--profile` also runs one reindex under cProfile in this process, writing in this process
-(no writer process, so that the store's share is seen), and prints where its time went:
+`--profile` also runs one reindex under cProfile, reading and writing in this process (no
+reader process, so that every share is seen), and prints where its time went:
 reading WARC records, extraction, cleaning, and the store (`RecordStore.save`).
 """
 
@@ -90,14 +90,14 @@ def profile_reindex(made: MirrorArchive, db: Path) -> None:
     profiler = cProfile.Profile()
     sink = io.StringIO()
     profiler.runcall(
-        reindex, made.archive, f"sqlite:///{db}", sink, sys.stderr, writer_process=False
+        reindex, made.archive, f"sqlite:///{db}", sink, sys.stderr, reader_process=False
     )
     stats = pstats.Stats(profiler)
     found: dict[str, float] = {}
     for (filename, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         interesting = (
             (name == "read_warc" and "warc/reader" in filename)
-            or (name == "record" and "reindexing" in filename)
+            or (name == "record" and "reindexpages" in filename)
             or (name == "process_item" and "cleaning" in filename)
             or (name == "save" and "store/writer" in filename)
             or (name == "run_reindex" and "reindexing" in filename)
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         ca, cb = statistics.median(cpu["reindex"]), statistics.median(cpu["extract"])
         print(
             f"dgarchive reindex   {a:6.2f}s  {n / a:7.1f} articles/s  cpu {ca:5.2f}s "
-            "(whole process and its writer process, SQLite)"
+            "(whole process and its reader process, SQLite)"
         )
         print(
             f"dgarchive extract   {b:6.2f}s  {n / b:7.1f} articles/s  cpu {cb:5.2f}s (whole process)"

@@ -40,44 +40,74 @@ class ReadAheadError(RuntimeError):
 
 
 def ahead(produce: Callable[[], Iterable[T]]) -> Iterator[T]:
-    """The items of `produce()`, produced in a child process when that is safe (see above)."""
-    if not hasattr(os, "fork") or threading.active_count() > 1:
-        yield from produce()
-        return
-    read_fd, write_fd = os.pipe()
-    _widen(write_fd)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child; its work is checked through the parent
-        os.close(read_fd)
-        code = 1
-        try:
-            with os.fdopen(write_fd, "wb", buffering=_BUFFER) as out:
-                _send(produce, out)
-            code = 0
-        finally:
-            os._exit(code)  # never the parent's cleanup, atexit handlers or buffers
-    os.close(write_fd)
+    """The items of `produce()`, produced in a child process when that is safe (see above);
+    the child is forked on the first `next()`."""
+    started = Ahead(produce)
     try:
-        with os.fdopen(read_fd, "rb", buffering=_BUFFER) as inp:
-            while True:
-                try:
-                    kind, value = pickle.load(inp)
-                except EOFError:
-                    raise ReadAheadError("the reading process ended without a result") from None
-                if kind == "items":
-                    yield from value
-                elif kind == "raise":
-                    raise value
-                elif kind == "crash":
-                    raise ReadAheadError(value)
-                else:
-                    return
+        yield from started
     finally:
-        # A consumer that stops early closed the pipe above: the child's next write fails
-        # and it exits, so waiting here does not block.
-        os.waitpid(pid, 0)
+        started.close()
+
+
+class Ahead(Iterator[T]):
+    """`ahead(produce)` with the child forked at once, so that it works while the caller
+    does something else before it takes the first item (`dgarchive reindex` imports the
+    store and checks the schema meanwhile). `close()` (always, in a `finally`) ends the
+    child if the caller stops early and waits for it."""
+
+    def __init__(self, produce: Callable[[], Iterable[T]]) -> None:
+        self._pid: int | None = None
+        self._inp: BinaryIO | None = None
+        if not hasattr(os, "fork") or threading.active_count() > 1:
+            self._items: Iterator[T] = iter(produce())
+            return
+        read_fd, write_fd = os.pipe()
+        _widen(write_fd)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; its work is checked through the parent
+            os.close(read_fd)
+            code = 1
+            try:
+                with os.fdopen(write_fd, "wb", buffering=_BUFFER) as out:
+                    _send(produce, out)
+                code = 0
+            finally:
+                os._exit(code)  # never the parent's cleanup, atexit handlers or buffers
+        os.close(write_fd)
+        self._pid = pid
+        self._inp = os.fdopen(read_fd, "rb", buffering=_BUFFER)
+        self._items = _receive(self._inp)
+
+    def __next__(self) -> T:
+        return next(self._items)
+
+    def close(self) -> None:
+        # A consumer that stops early closes the pipe: the child's next write fails and it
+        # exits, so waiting here does not block.
+        if self._inp is not None:
+            self._inp.close()
+            self._inp = None
+        if self._pid is not None:
+            os.waitpid(self._pid, 0)
+            self._pid = None
+
+
+def _receive(inp: BinaryIO) -> Iterator[T]:
+    while True:
+        try:
+            kind, value = pickle.load(inp)
+        except EOFError:
+            raise ReadAheadError("the reading process ended without a result") from None
+        if kind == "items":
+            yield from value
+        elif kind == "raise":
+            raise value
+        elif kind == "crash":
+            raise ReadAheadError(value)
+        else:
+            return
 
 
 def _widen(fd: int) -> None:

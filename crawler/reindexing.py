@@ -13,40 +13,37 @@ holds the captures adds nothing: a capture is stored once by its WARC-Record-ID.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from crawler.config import Column, canonical_urls, load_towns
+from crawler.config import load_towns
 from crawler.exitcodes import ExitCode
+from crawler.readahead import Ahead
+from crawler.reindexpages import Pages, events, say
 from pipelines import writerboot
-from pipelines.cleaning import CleaningPipeline
-from pipelines.pages import article_record, is_article_url
-from pipelines.pages.encoding import http_charset
-from pipelines.store import RecordStore, column_path_of, ensure_schema, make_engine
-from pipelines.store.itemwriter import ItemWriter
 
 if TYPE_CHECKING:
-    from pipelines.warc.reader import ArchivedResponse
+    from pipelines.store.itemwriter import ItemWriter
+
+# The reading and extraction (`crawler.reindexpages`) import the page objects, the cleaning
+# pipeline (and with it Scrapy) and the WARC reader; the writing the store (SQLAlchemy).
+# Imported where each is used, so that a reader process (`READER_PROCESS_MIN_BYTES`) imports
+# the one while this process imports the other, on two cores.
 
 BATCH_SIZE = 200
-# From this many bytes of WARC files on, the store writes in a process of its own, on the
-# second core, while this one reads and extracts; below it, starting that process (an
-# interpreter and SQLAlchemy, about half a second) would cost more than it saves.
-WRITER_PROCESS_MIN_BYTES = 2_000_000
-
-
-def spare_core() -> bool:
-    """Whether the machine has a core to spare: a second process pays only then. Under a
-    load of 7 on two cores the bench archive took 9.3-12.7 s with the writer process and
-    7.5-9.8 s without (the work is the same, the overhead of a second process is not)."""
-    try:
-        return os.getloadavg()[0] < (os.cpu_count() or 1)
-    except OSError:  # no load average on this system
-        return True
+# From this many bytes of WARC files on, the files are read and their pages extracted in a
+# child process (`crawler.readahead.Ahead`, forked: no second interpreter to start) on the
+# second core, while this process imports the store, checks the schema and writes; below it,
+# the fork and the pickling of the records would cost more than they save.
+READER_PROCESS_MIN_BYTES = 2_000_000
+# With a reader process, every MAIN_SHARE-th article page is extracted in this process, which
+# would otherwise wait for the reader: writing costs less than reading and extracting. On the
+# bench archive (CPU-s of this process / the reader): 0 gave 3.5-3.7 / 4.3-5.0, 4 gave
+# 4.8-5.1 / 4.0-4.5, 8 gave 4.2-4.7 / 4.0-4.7 and the shortest runs.
+MAIN_SHARE = 8
 
 
 WARC_SUFFIXES = (".warc.gz", ".warc")
@@ -68,77 +65,6 @@ def archive_files(archive_dir: str | Path) -> tuple[list[Path], list[Path]]:
     return sorted(done, key=key), sorted(still_open, key=key)
 
 
-class ArticleEnricher:
-    """Builds records as the spider does (`pipelines.pages.article_record`), finding the
-    column the spider was crawling from the article URL's folder, which is the listed
-    column on this site."""
-
-    def __init__(self) -> None:
-        towns = load_towns()
-        self.towns = {t.slug: t for t in towns}
-        self.columns = {c.path: c for t in towns for c in t.columns}
-
-    def column_for(self, url: str) -> Column:
-        path = column_path_of(url)
-        return self.columns.get(path) or Column(path=path, name="", town=path.split("/")[0])
-
-    def record(self, body: bytes, url: str, encoding: str | None) -> dict:
-        column = self.column_for(url)
-        town = self.towns.get(column.town)
-        return article_record(
-            body,
-            url,
-            encoding=encoding,
-            town=column.town,
-            column_path=column.path,
-            column_name=column.name,
-            site=town.site if town is not None else None,
-        )
-
-
-def _header(capture: ArchivedResponse, name: str) -> str | None:
-    headers = capture.http_headers
-    return headers.get_header(name) if headers is not None else None
-
-
-def _encoding(capture: ArchivedResponse) -> str | None:
-    """The charset label as the spider takes it (`pipelines.pages.encoding.http_charset`)."""
-    return http_charset(_header(capture, "Content-Type"))
-
-
-def _site_roots(
-    files: list[Path], site_root_of: Callable[[Path], str | None], err: TextIO
-) -> dict[Path, str | None]:
-    """Each file's site root, from its warcinfo; for a file whose warcinfo is damaged, the
-    nearest other file's (the one before, else after), so its mirror URLs still map back to
-    www.dg.gov.cn URLs instead of being skipped as off-site."""
-    own: dict[Path, str | None] = {}
-    for p in files:
-        try:
-            own[p] = site_root_of(p)
-        except OSError:
-            pass  # reading the file reports it
-    roots: dict[Path, str | None] = {}
-    for i, path in enumerate(files):
-        if own.get(path) is not None or path not in own:
-            roots[path] = own.get(path)
-            continue
-        before = [own[p] for p in reversed(files[:i]) if own.get(p) is not None]
-        after = [own[p] for p in files[i + 1 :] if own.get(p) is not None]
-        guess = (before or after or [None])[0]
-        roots[path] = guess
-        _say(
-            err,
-            f"warning: {path.name}: no complete warcinfo record first; its fetch URLs are "
-            + (
-                f"mapped with the site root {guess or 'https://www.dg.gov.cn/'} of another file"
-                if guess is not None
-                else "taken as www.dg.gov.cn URLs"
-            ),
-        )
-    return roots
-
-
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -146,18 +72,27 @@ def _size(path: Path) -> int:
         return 0  # reading the file reports it
 
 
-def printable(text: str) -> str:
-    """`text` safe for a terminal or a log: control and unprintable characters escaped.
-
-    File names, URLs and reasons can come from damaged bytes; stderr gets none of them raw.
-    """
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def _say(err: TextIO, message: str) -> None:
-    print("dgarchive: " + printable(message), file=err)
+def _take(
+    event: tuple, batch: list[dict], writer: ItemWriter, counts: Counter[str], err: TextIO
+) -> None:
+    """One event of `crawler.reindexpages.events`: a record or revisit into `batch`, written when full, after a
+    revisit and at the end of a file; a message to `err`; a count."""
+    kind, value = event
+    if kind == "say":
+        say(err, value)
+        return
+    if kind == "count":
+        counts[value[0]] += value[1]
+        return
+    if kind in ("record", "revisit"):
+        batch.append(value)
+        if kind == "record" and len(batch) < BATCH_SIZE:
+            return
+    # a full batch, a revisit (it follows the responses it refers to: written after them),
+    # or the end of a file
+    if batch:
+        writer.write(batch[:])  # the process mode pickles it later: a copy
+        batch.clear()
 
 
 def run_reindex(
@@ -166,7 +101,8 @@ def run_reindex(
     out: TextIO,
     err: TextIO,
     *,
-    writer_process: bool | None = None,
+    reader_process: bool | None = None,
+    writer_process: bool = False,
 ) -> int:
     """Rebuild `db_url` from the WARC files under `archive_dir`; returns the exit status.
 
@@ -179,30 +115,26 @@ def run_reindex(
     none at all): nothing to reindex. Database problems raise
     `pipelines.store.DatabaseError` for the command to report.
 
-    `writer_process`: write the database in a writer process (`ItemWriter`) while this one
-    reads and extracts; by default when the finished files hold at least
-    `WRITER_PROCESS_MIN_BYTES` and the machine has a core to spare (`spare_core`). The
-    database is the same either way.
+    `reader_process`: read the files and extract their pages in a child process
+    (`crawler.readahead.Ahead`) while this one writes the database; by default when the
+    finished files hold at least `READER_PROCESS_MIN_BYTES`. `writer_process`: write the database in a spawned writer process
+    (`ItemWriter`) instead, while this one reads and extracts; off by default. The database
+    is the same either way.
     """
-    from scrapy.exceptions import DropItem
-
-    from pipelines.warc.reader import WarcReadError, describe, read_warc, site_root_of
-    from pipelines.warc.scan import Damage
-
     archive = Path(archive_dir)
     if not archive.is_dir():
-        _say(err, f"error: no archive directory {archive}")
+        say(err, f"error: no archive directory {archive}")
         return int(ExitCode.USAGE)
     files, still_open = archive_files(archive)
     for path in still_open:
-        _say(
+        say(
             err,
             f"warning: skipping {path.name}: still open (a crawl is writing it, or died; the "
             "next `dgarchive crawl` on this archive repairs and closes it)",
         )
     if not files:
         if still_open:
-            _say(
+            say(
                 err,
                 f"error: nothing to reindex under {archive}: its {len(still_open)} WARC "
                 "file(s) are all .open, i.e. unfinished. If no crawl is running, the next "
@@ -210,17 +142,32 @@ def run_reindex(
                 "complete record and closes it); then run reindex again",
             )
         else:
-            _say(err, f"error: nothing to reindex: no *.warc.gz or *.warc file under {archive}")
+            say(err, f"error: nothing to reindex: no *.warc.gz or *.warc file under {archive}")
         return int(ExitCode.USAGE)
 
-    if writer_process is None:
-        writer_process = sum(_size(p) for p in files) >= WRITER_PROCESS_MIN_BYTES and spare_core()
-    engine = make_engine(db_url)
+    if reader_process is None:
+        # Whatever the load: the child is forked (no second interpreter), and on a busy
+        # machine two processes get two shares of the CPU.
+        reader_process = (
+            not writer_process and sum(_size(p) for p in files) >= READER_PROCESS_MIN_BYTES
+        )
+    # Forked first, before this process imports the store: the child imports the page
+    # objects and reads while this one imports SQLAlchemy and checks the schema.
+    stream: Iterator[tuple] = (
+        Ahead(lambda: events(files, MAIN_SHARE)) if reader_process else events(files)
+    )
+    counts: Counter[str] = Counter()
     writer: ItemWriter | None = None
+    engine = None
     try:
+        from pipelines.store import RecordStore, ensure_schema, make_engine
+        from pipelines.store.itemwriter import ItemWriter
+
+        engine = make_engine(db_url)
         towns = load_towns()
         store = RecordStore(engine, towns=towns)
         store.writer_bigrams = True  # batches of new articles: see pipelines.store.bigrams
+        store.bulk_inserts = True  # new articles as plain rows: see pipelines.store.bulk
         run_id = str(uuid.uuid4())
         # Started first, so the writer process starts up while the schema is checked; it
         # writes nothing before the first batch.
@@ -233,65 +180,17 @@ def run_reindex(
         )
         ensure_schema(engine)
         store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
-        enricher = ArticleEnricher()
-        cleaner = CleaningPipeline()
-        counts: Counter[str] = Counter()
         batch: list[dict] = []
-
-        def flush() -> None:
-            if batch:
-                writer.write(batch[:])  # the process mode pickles it later: a copy
-                batch.clear()
-
-        roots = _site_roots(files, site_root_of, err)
-        for path in files:
-            damaged = 0
-            try:
-                for cap in read_warc(
-                    path, site_root=roots.get(path), canonical_urls=canonical_urls
-                ):
-                    if isinstance(cap, Damage):
-                        damaged += 1
-                        _say(err, f"warning: {path.name}: {describe(cap)}")
-                        continue
-                    url = cap.canonical_url
-                    if not url or not is_article_url(url):
-                        continue
-                    capture = dict(cap.capture)
-                    capture["etag"] = _header(cap, "ETag")
-                    capture["last_modified"] = _header(cap, "Last-Modified")
-                    if cap.warc_type == "revisit":
-                        # A revisit follows the responses it refers to: written after them.
-                        batch.append({"revisit": True, "url": url, "capture": capture})
-                        flush()
-                        continue
-                    if cap.status != 200 or cap.body is None:
-                        continue
-                    try:
-                        record = enricher.record(cap.body, url, _encoding(cap))
-                    except Exception as exc:  # noqa: BLE001 - the live crawl skipped it too
-                        counts["failed_pages"] += 1
-                        where = f"{path.name}@{capture.get('warc_offset')}"
-                        _say(err, f"warning: cannot extract {url} ({where}): {exc}")
-                        continue
-                    record["capture"] = capture
-                    try:
-                        record = cleaner.process_item(record)
-                    except DropItem:
-                        counts["dropped"] += 1  # the crawl dropped it too
-                        continue
-                    batch.append(record)
-                    if len(batch) >= BATCH_SIZE:
-                        flush()
-                counts["files"] += 1
-            except WarcReadError as exc:
-                counts["unreadable_files"] += 1
-                _say(err, f"warning: {exc}")
-            if damaged:
-                counts["damaged_spots"] += damaged
-                counts["damaged_files"] += 1
-            flush()  # keep what this file gave even if a later one fails
-        flush()
+        pages: Pages | None = None
+        for kind, value in stream:
+            if kind == "page":  # this process's share of the extraction
+                pages = pages or Pages()
+                for event in pages.events(*value):
+                    _take(event, batch, writer, counts, err)
+            else:
+                _take((kind, value), batch, writer, counts, err)
+        if batch:
+            writer.write(batch)
         counts.update(writer.finish())
         problems = counts["failed_pages"] + counts["unreadable_files"] + counts["damaged_spots"]
         store.finish_run(
@@ -312,9 +211,12 @@ def run_reindex(
             },
         )
     finally:
+        if isinstance(stream, Ahead):
+            stream.close()
         if writer is not None:
             writer.close()
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
     trouble = []
     if counts["damaged_spots"]:
         trouble.append(

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -67,11 +68,22 @@ class WriterBigrams:
         self.session.execute(text(f"DROP TRIGGER {BIGRAM_INSERT_TRIGGER}"))
 
     def after_flush(self, articles: Iterable[Article]) -> None:
+        self.after_rows(
+            {
+                "id": a.id,
+                "title_simplified": a.title_simplified,
+                "text_simplified": a.text_simplified,
+            }
+            for a in articles
+        )
+
+    def after_rows(self, articles: Iterable[Mapping[str, Any]]) -> None:
+        """`after_flush` for article rows as dicts (`pipelines.store.bulk`)."""
         if self.trigger_sql is None:
             return
         rows = [
-            {"id": a.id, "bigrams": bigram_tokens(a.title_simplified, a.text_simplified)}
-            for a in sorted(articles, key=lambda a: a.id)
+            {"id": a["id"], "bigrams": bigram_tokens(a["title_simplified"], a["text_simplified"])}
+            for a in sorted(articles, key=lambda a: a["id"])
         ]
         if rows:
             self.session.execute(

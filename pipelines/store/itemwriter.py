@@ -67,7 +67,12 @@ class ItemWriter:
             self._executor = process
             self._pending.append(
                 self._executor.submit(
-                    process_open, self._token, db_url, list(towns), store.writer_bigrams
+                    process_open,
+                    self._token,
+                    db_url,
+                    list(towns),
+                    store.writer_bigrams,
+                    store.bulk_inserts,
                 )
             )
 
@@ -113,14 +118,19 @@ _STORES: dict[str, _Open] = {}
 
 
 def process_open(
-    token: str, db_url: str, towns: Iterable[TownLike] = (), writer_bigrams: bool = False
+    token: str,
+    db_url: str,
+    towns: Iterable[TownLike] = (),
+    writer_bigrams: bool = False,
+    bulk_inserts: bool = False,
 ) -> None:
     """Open the store `token` names in the writer process (the caller made the schema), with
-    the caller's store's `writer_bigrams`."""
+    the caller's store's `writer_bigrams` and `bulk_inserts`."""
     engine = make_engine(db_url)
     try:
         store = RecordStore(engine, towns=towns)
         store.writer_bigrams = writer_bigrams
+        store.bulk_inserts = bulk_inserts
         _STORES[token] = _Open(store)
     except BaseException:
         engine.dispose()

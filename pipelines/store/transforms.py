@@ -7,7 +7,6 @@ import hashlib
 import json
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from pipelines.dates import CHINA, iso_china, parse_iso
 from pipelines.dates import utc_z_exact as iso_utc
@@ -21,6 +20,7 @@ from pipelines.store.models import (
     Capture,
     Interview,
 )
+from pipelines.store.paths import column_path_of
 from pipelines.text import normalize_text, to_simplified
 
 __all__ = [
@@ -134,15 +134,6 @@ def clean_text(value: Any) -> str | None:
     if value is None:
         return None
     return str(value).replace("\x00", "")
-
-
-def column_path_of(url: str) -> str:
-    """`https://www.dg.gov.cn/houjie/cjjs/tshj/content/post_1.html` -> `houjie/cjjs/tshj/`."""
-    path = urlsplit(url).path.lstrip("/")
-    head, sep, _ = path.partition("content/")
-    if sep and (not head or head.endswith("/")):
-        return head
-    return path.rsplit("/", 1)[0] + "/" if "/" in path else ""
 
 
 def capture_record(capture: Capture) -> CaptureLocation:

@@ -18,6 +18,7 @@ from pipelines.records import ArticleRecord
 from pipelines.store import reader
 from pipelines.store.batch import Batch
 from pipelines.store.bigrams import WriterBigrams
+from pipelines.store.bulk import BULK_DIALECTS, Run, plan, write_new
 from pipelines.store.conflicts import CONFLICT_RETRIES, is_conflict
 from pipelines.store.engine import make_engine
 from pipelines.store.failures import DatabaseError, translated
@@ -75,6 +76,9 @@ class RecordStore(CrawlRuns, ArticleStatus):
         # SQLite: the bigram index of a batch's new articles filled by `save` instead of
         # its insert trigger (`pipelines.store.bigrams`); set by `reindex`.
         self.writer_bigrams = False
+        # A batch's new articles written as plain rows, one executemany per table
+        # (`pipelines.store.bulk`); set by `reindex`.
+        self.bulk_inserts = False
 
     def close(self) -> None:
         """Dispose of the engine if the store made it from a URL."""
@@ -151,18 +155,38 @@ class RecordStore(CrawlRuns, ArticleStatus):
                 with self._session() as s:
                     ensure_run(s, run_id)
                     batch = Batch.load(s, records)
-                    for record in records:
-                        counts[self._save_one(s, record, run_id, batch)] += 1
-                    if self.writer_bigrams:
-                        self._flush_with_bigrams(s)
-                    else:
-                        s.flush()
+                    bulk = self.bulk_inserts and s.get_bind().dialect.name in BULK_DIALECTS
+                    runs = plan(records, batch) if bulk else [Run.orm(records)]
+                    for i, run in enumerate(runs):
+                        if i:  # what the runs before wrote: read again
+                            s.flush()
+                            batch = Batch.load(s, run.records)
+                        if run.new:
+                            counts["new"] += write_new(self, s, run, run_id, batch)
+                            counts["unchanged"] += run.skipped
+                        else:
+                            self._save_orm(s, run.records, run_id, batch, counts)
             except DatabaseError as exc:
                 if attempt + 1 < CONFLICT_RETRIES and is_conflict(exc):
                     continue
                 raise
             return counts
         raise AssertionError("unreachable")
+
+    def _save_orm(
+        self,
+        s: Session,
+        records: list[dict],
+        run_id: str | None,
+        batch: Batch,
+        counts: dict[str, int],
+    ) -> None:
+        for record in records:
+            counts[self._save_one(s, record, run_id, batch)] += 1
+        if self.writer_bigrams:
+            self._flush_with_bigrams(s)
+        else:
+            s.flush()
 
     def _flush_with_bigrams(self, s: Session) -> None:
         new = [obj for obj in s.new if isinstance(obj, Article)]
