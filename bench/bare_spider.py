@@ -2,10 +2,16 @@
 
 `-a once=1` (bench_large): ask for each list page once, as the project's spider does,
 rather than leaving every page bar's repeats to the duplicate filter; the default keeps
-bench_crawl's baseline as it was."""
+bench_crawl's baseline as it was.
+
+`-a frozen_heap=N` (bench_crawl's `bare-tuned-gc`): the garbage collector tuned as the
+project tunes its own crawl process (FROZEN_HEAP, crawler/heap.py): once the spider starts,
+the heap alive is frozen (`gc.freeze()`) and generation 0's threshold raised to N. Written
+out here rather than imported, so that the baseline runs no project code."""
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import time
@@ -19,9 +25,13 @@ PAGE = re.compile(r"/index(_\d+)?\.html$")
 class BareSpider(scrapy.Spider):
     name = "bare"
 
-    def __init__(self, root: str, columns: str, stats_file: str, once: str = "", **kw):
+    def __init__(
+        self, root: str, columns: str, stats_file: str, once: str = "", frozen_heap: str = "",
+        **kw,
+    ):  # fmt: skip
         super().__init__(**kw)
         self.once = once not in ("", "0")
+        self.frozen_heap = int(frozen_heap or 0)
         self.listed: set[str] = set()
         self.root = root.rstrip("/") + "/"
         self.column_paths = columns.split(",")
@@ -29,6 +39,9 @@ class BareSpider(scrapy.Spider):
 
     async def start(self):
         self.t0 = time.monotonic()
+        if self.frozen_heap:
+            gc.freeze()
+            gc.set_threshold(self.frozen_heap, *gc.get_threshold()[1:])
         for path in self.column_paths:
             yield scrapy.Request(
                 self.root + path, callback=self.parse_list, cb_kwargs={"path": path}

@@ -117,7 +117,13 @@ EXTENSIONS = {
     "crawler.limits.SizeLimit": 150,
     "crawler.report.RunReport": 200,
     "crawler.logs.Progress": 300,
+    "crawler.heap.FrozenHeap": 400,
 }
+# Once the spider is open, the start-up heap is frozen out of the cyclic garbage collector's
+# walks and its young threshold raised (pipelines/heap.py): in the crawl process
+# (crawler.heap.FrozenHeap) and in the database writer's (pipelines.database).
+FROZEN_HEAP = True
+FROZEN_HEAP_THRESHOLD = 10_000  # generation 0; CPython's default is 700
 # Scrapy's own extensions less RemoteControl (disabled above), so that its module and aiohttp
 # (0.09 CPU-s) are not imported before the first request. Listed as None in EXTENSIONS they
 # still were: Scrapy imports every key of EXTENSIONS to normalize it.

@@ -16,6 +16,7 @@ from typing import Any
 
 from pipelines import writerboot
 from pipelines.failures import record_failure
+from pipelines.heap import DEFAULT_THRESHOLD, freeze_heap
 from pipelines.store import DatabaseError, TownLike, translate_error, validate_record
 from pipelines.store.writerprocess import STORE_ERRORS, writer_finish, writer_open, writer_save
 
@@ -37,7 +38,8 @@ class DatabasePipeline:
     fills it from `--db` / `DGARCHIVE_DB`), `DB_BATCH_SIZE` (200), `DB_WRITER` (`process`
     or `thread`), `DB_TOWNS` (the configured towns, which name new town and column rows;
     the crawler's settings fill it from its town configuration), `CRAWL_RUN_ID` (the run's
-    id, a new uuid4 when unset).
+    id, a new uuid4 when unset), `FROZEN_HEAP` and `FROZEN_HEAP_THRESHOLD` (a writer
+    process freezes its heap once the store is open: `pipelines.heap`).
 
     Stats: `db/articles_new`, `db/articles_changed`, `db/articles_unchanged`,
     `db/revisits`, `db/rows_upserted`, `db/batches`, `db/errors`, and `db/failure` (the
@@ -67,6 +69,7 @@ class DatabasePipeline:
         stats: Any = None,
         stop_crawl: Callable[[str], None] | None = None,
         writer: str = "process",
+        frozen_heap: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"DB_BATCH_SIZE must be >= 1, got {batch_size}")
@@ -80,6 +83,7 @@ class DatabasePipeline:
         self.stats = stats
         self.stop_crawl = stop_crawl
         self.writer = writer
+        self.frozen_heap = frozen_heap  # the writer process's gc threshold, or None
         self._token: str | None = None  # set while the writer holds an open store
         self.failed: DatabaseError | None = None
         self._failure_reason: str | None = None  # the finish reason the failure calls for
@@ -115,6 +119,11 @@ class DatabasePipeline:
             stop_crawl=lambda reason: _close_spider_later(crawler, reason),
             writer=settings.get("DB_WRITER", "process"),
             towns=settings.get("DB_TOWNS") or (),
+            frozen_heap=(
+                settings.getint("FROZEN_HEAP_THRESHOLD", DEFAULT_THRESHOLD)
+                if settings.getbool("FROZEN_HEAP", True)
+                else None
+            ),
         )
         pipeline.crawler = crawler
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
@@ -148,6 +157,10 @@ class DatabasePipeline:
                 raise DatabaseError(f"database writer failed to start: {exc}") from None
             raise
         self._token = token
+        if self.writer == "process" and self.frozen_heap is not None:
+            # The store is open, its imports done: freeze the writer's heap (not awaited;
+            # the one writer runs its tasks in order, before the first batch).
+            self._executor.submit(freeze_heap, self.frozen_heap)
 
     async def process_item(self, item: Any) -> Any:
         from scrapy.exceptions import DropItem

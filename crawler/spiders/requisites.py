@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response
 
 from crawler.report import OPTIONAL_META_KEY
+from pipelines.pages import article_record
 from pipelines.pages.encoding import http_charset
 from pipelines.pages.requisites import css_requisites, favicon_url
+
+if TYPE_CHECKING:
+    from pipelines.records import ArticleRecord
 
 
 class RequisiteMixin:
@@ -79,3 +83,11 @@ def header_text(response: Response, name: bytes) -> str | None:
     """A response header as text (latin-1, as sent), or None."""
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
+
+
+def article_alone(
+    body: bytes, url: str, *, fetch_url: str, text_encoding: str | None, **kwargs: Any
+) -> tuple[ArticleRecord, list[str]]:
+    """`pipelines.pages.article_and_requisites` for a crawl without page requisites
+    (CRAWL_PAGE_REQUISITES off): the record alone, no requisites read."""
+    return article_record(body, url, **kwargs), []

@@ -20,18 +20,17 @@ from crawler.report import OPTIONAL_META_KEY
 from crawler.spiders.columncheck import COLUMN_ROOT, column_problem
 from crawler.spiders.frontier import ARTICLE_PRIORITY
 from crawler.spiders.pagebar import init_page_bar, page_requests
-from crawler.spiders.requisites import RequisiteMixin, header_text
+from crawler.spiders.requisites import RequisiteMixin, article_alone, header_text
 from crawler.spiders.revisits import RevisitMixin, load_known
 from pipelines.failures import record_failure
 from pipelines.pages import (
     NotAnArticle,
     UnreadablePage,
-    article_record,
+    article_and_requisites,
     is_article_url,
     parse_listing,
 )
 from pipelines.pages.encoding import http_charset
-from pipelines.pages.requisites import page_requisites
 from pipelines.warc.inventory import held_uris
 
 if TYPE_CHECKING:
@@ -329,10 +328,13 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
         encoding = http_charset(header_text(response, b"Content-Type"))
         town = town_by_slug(self._towns, column.town)
         try:
-            record = article_record(
+            # With its requisites, read from the page object's tree (`article_and_requisites`).
+            record, urls = (article_and_requisites if self.requisites else article_alone)(
                 response.body,
                 canonical,
                 encoding=encoding,
+                fetch_url=response.url,
+                text_encoding=getattr(response, "encoding", None),
                 town=column.town,
                 column_path=column.path,
                 column_name=column.name,
@@ -347,8 +349,6 @@ class TownNewsSpider(RevisitMixin, RequisiteMixin, scrapy.Spider):
         record["capture"] = capture
         if self.requisites:
             # The page's chrome, share widget and content images (most already asked for).
-            encoding = getattr(response, "encoding", None)
-            urls = page_requisites(response.body, response.url, encoding=encoding)
             urls += [i["src"] for i in record.get("images", []) if i.get("src")]
             urls = self._capped(response.url, "page requisites", list(dict.fromkeys(urls)))
             yield from self._requisites(urls, column.path)

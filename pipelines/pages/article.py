@@ -44,6 +44,7 @@ from pipelines.pages.encoding import UnreadablePage, decode_body
 from pipelines.pages.errorpages import match_error_page, mentions_error_phrase
 from pipelines.pages.htmltree import html_parser, text_lines, text_of
 from pipelines.pages.interview import parse_interview
+from pipelines.pages.requisites import tree_requisites
 from pipelines.pages.titles import (
     breadcrumb_column,
     column_from_title,
@@ -87,12 +88,25 @@ class ArticlePage:
 
     `body` is bytes as received (decoded by `encoding`, the HTTP header's charset, if given)
     or text; `url` is the canonical URL, kept as given and used to resolve image links.
+    `requisites_url`: also read the page requisites (`requisites.tree_requisites`) against
+    that URL from the tree before extraction changes it, into `requisites` (None when the
+    page was not parsed as HTML); `codec` is the codec the text was decoded with.
     """
 
-    def __init__(self, body: bytes | str, url: str, *, encoding: str | None = None) -> None:
+    def __init__(
+        self,
+        body: bytes | str,
+        url: str,
+        *,
+        encoding: str | None = None,
+        requisites_url: str | None = None,
+    ) -> None:
         self.url = url
         decoded = decode_body(body, encoding)
+        self.codec = decoded.encoding
         self.anomalies: list[Anomaly] = list(decoded.anomalies)
+        self.requisites: list[str] | None = None
+        self._requisites_url = requisites_url
         text = decoded.text
         self.error_template = None  # an `errorpages.ErrorTemplate` the page is an instance of
         self.too_deep = False  # the parser gave up on the markup's depth: text may be lost
@@ -179,6 +193,8 @@ class ArticlePage:
         if root is None:
             self.anomalies.append({"kind": "unparsable_html", "detail": problem})
             return f
+        if self._requisites_url is not None:
+            self.requisites = tree_requisites(root, self._requisites_url)
         if "</html" not in html[-4096:].lower():
             self.anomalies.append(
                 {"kind": "truncated", "detail": "no </html>: capture may be cut short"}

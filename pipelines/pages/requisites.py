@@ -153,10 +153,15 @@ def page_requisites(body: bytes | str, url: str, *, encoding: str | None = None)
     sel = Selector(text=body or "<html></html>")
     if sel.type != "html":
         sel.xpath(BASE_HREF)  # JSON text: parsel's ValueError, as before
-    root = sel.root
+    return tree_requisites(sel.root, url)
+
+
+def tree_requisites(root: etree._Element, url: str) -> list[str]:
+    """`html_requisites` of a page already parsed (its lxml root) at `url`; `<base href>`
+    respected. The crawl reads each article's from the page object's own tree, before
+    extraction changes it, rather than decoding and parsing the page a second time."""
     hrefs = _QUERIES[BASE_HREF](root)
-    base = urljoin(url, hrefs[0] if hrefs else "")
-    return html_requisites(root, base)
+    return html_requisites(root, urljoin(url, hrefs[0] if hrefs else ""))
 
 
 def favicon_url(site_root: str) -> str:
