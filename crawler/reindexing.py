@@ -41,9 +41,12 @@ BATCH_SIZE = 200
 READER_PROCESS_MIN_BYTES = 2_000_000
 # With a reader process, every MAIN_SHARE-th article page is extracted in this process, which
 # would otherwise wait for the reader: writing costs less than reading and extracting. On the
-# bench archive (CPU-s of this process / the reader): 0 gave 3.5-3.7 / 4.3-5.0, 4 gave
-# 4.8-5.1 / 4.0-4.5, 8 gave 4.2-4.7 / 4.0-4.7 and the shortest runs.
-MAIN_SHARE = 8
+# bench archive (CPU-s of this process / the reader), with the reader forking at once: 0 gave
+# 3.5-3.7 / 4.3-5.0, 4 gave 4.8-5.1 / 4.0-4.5, 8 gave 4.2-4.7 / 4.0-4.7. Since the schema of a
+# new database costs 0.01 s instead of 0.5 (`pipelines.store.freshschema`), 8 left this
+# process 0.5-0.6 CPU-s under the reader and 4 about even; with the page objects imported
+# before the fork too (the reader saves about 0.4 CPU-s), 4 left it about 0.4 over: 5.
+MAIN_SHARE = 5
 
 
 WARC_SUFFIXES = (".warc.gz", ".warc")
@@ -151,8 +154,11 @@ def run_reindex(
         reader_process = (
             not writer_process and sum(_size(p) for p in files) >= READER_PROCESS_MIN_BYTES
         )
-    # Forked first, before this process imports the store: the child imports the page
-    # objects and reads while this one imports SQLAlchemy and checks the schema.
+    # Forked after the page objects and the cleaning pipeline (Scrapy) are imported, which
+    # both processes need: the child inherits them instead of importing them again (about
+    # 0.6 CPU-s), and before this process imports the store: the child reads while this one
+    # imports SQLAlchemy and checks the schema.
+    pages: Pages | None = Pages() if reader_process and MAIN_SHARE else None
     stream: Iterator[tuple] = (
         Ahead(lambda: events(files, MAIN_SHARE)) if reader_process else events(files)
     )
@@ -181,7 +187,6 @@ def run_reindex(
         ensure_schema(engine)
         store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
         batch: list[dict] = []
-        pages: Pages | None = None
         for kind, value in stream:
             if kind == "page":  # this process's share of the extraction
                 pages = pages or Pages()

@@ -4,6 +4,8 @@ there again after every batch for every other write."""
 
 from __future__ import annotations
 
+import random
+import re
 import sqlite3
 
 import pytest
@@ -11,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from pipelines.store import RecordStore, ensure_schema, make_engine, search
+from pipelines.store import bigrams as bigrams_module
 from pipelines.store.bigrams import BIGRAM_INSERT_TRIGGER, WriterBigrams, bigram_tokens
 from tests.conftest_db import capture_for, interview_record, plain_record
 
@@ -139,3 +142,29 @@ def test_migration_0003s_trigger_is_the_one_the_writer_replaces(tmp_path):
                 {"n": BIGRAM_INSERT_TRIGGER},
             )
             assert back == 1
+
+
+def _tokens_of_whole_string(title: str | None, text: str | None) -> str:
+    """`bigram_tokens` as it was first written: the hex of the whole string, cut into
+    characters by their UTF-8 lead bytes."""
+    folded = ((title or "") + "\n" + (text or "")).encode("utf-8").lower()
+    chars = re.findall(r"[0-7C-F][0-9A-F](?:[89AB][0-9A-F])*", folded.hex().upper())
+    return " ".join([a + b for a, b in zip(chars, chars[1:], strict=False)] + [chars[-1]])
+
+
+@pytest.mark.parametrize("kept", [bigrams_module._HEX_KEPT, 3])
+def test_bigram_tokens_from_the_character_table_equal_the_whole_string_hex(monkeypatch, kept):
+    monkeypatch.setattr(bigrams_module, "_HEX", bigrams_module._Hex())
+    monkeypatch.setattr(bigrams_module, "_HEX_KEPT", kept)
+    rnd = random.Random(15)
+    alphabet = "aZ09 \n\t厚街東莞ÄßİẞΣ😀\x00\u0301\u200b" + "".join(map(chr, range(0x20, 0x7F)))
+    texts = [
+        *TEXTS,
+        "",
+        None,
+        *("".join(rnd.choices(alphabet, k=rnd.randint(1, 60))) for _ in range(300)),
+    ]
+    for title in ("Title 标题", None, "", "É"):
+        for body in texts:
+            assert bigram_tokens(title, body) == _tokens_of_whole_string(title, body)
+    assert len(bigrams_module._HEX) <= kept

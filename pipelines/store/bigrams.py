@@ -15,7 +15,7 @@ way.
 from __future__ import annotations
 
 import hashlib
-import re
+import operator
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,19 +31,35 @@ BIGRAM_INSERT_TRIGGER = BIGRAM_TABLE + "_ai"
 # sha256 of the trigger's SQL as migration 0003 creates it: `bigram_tokens` is that SQL's
 # expression, so a trigger with any other SQL is left to do its own work.
 TRIGGER_SQL_SHA256 = "4fe85cb7afe3b5608f9735081e8b5bf6ee8e01f6a34fe60fac71d01620e4c6a6"
-# One character of UTF-8 in upper-case hex: a lead byte (00-7F, C0-FF), then continuation
-# bytes (80-BF).
-_UTF8_CHAR = re.compile(r"[0-7C-F][0-9A-F](?:[89AB][0-9A-F])*")
+
+
+class _Hex(dict[str, str]):
+    """A character -> the upper-case hex of its UTF-8, ASCII letters folded to lower case
+    first (as SQLite's `lower` folds them); filled as characters are met (a few thousand
+    distinct ones in Chinese text; at most `_HEX_KEPT`, so that no text makes it grow
+    without bound)."""
+
+    def __missing__(self, char: str) -> str:
+        found = char.encode("utf-8").lower().hex().upper()
+        if len(self) < _HEX_KEPT:
+            self[char] = found
+        return found
+
+
+_HEX_KEPT = 1 << 16
+_HEX = _Hex()
 
 
 def bigram_tokens(title_simplified: str | None, text_simplified: str | None) -> str:
     """The bigram column migration 0003's trigger gives a row: over `lower(title || char(10)
     || text)` (SQLite's `lower` folds ASCII only, as `bytes.lower` does), the upper-case hex
     of the UTF-8 of the two characters at each position (the last character alone),
-    separated by spaces."""
-    folded = ((title_simplified or "") + "\n" + (text_simplified or "")).encode("utf-8").lower()
-    chars = _UTF8_CHAR.findall(folded.hex().upper())  # one call, not one per character
-    return " ".join([a + b for a, b in zip(chars, chars[1:], strict=False)] + [chars[-1]])
+    separated by spaces. Each character's hex from a table (`_HEX`): twice as fast as
+    converting the whole string and cutting it into characters with a regular expression."""
+    chars = [_HEX[c] for c in (title_simplified or "") + "\n" + (text_simplified or "")]
+    tokens = list(map(operator.add, chars, chars[1:]))
+    tokens.append(chars[-1])
+    return " ".join(tokens)
 
 
 class WriterBigrams:

@@ -209,11 +209,19 @@ def schema_too_new_error(engine: Engine) -> SchemaTooNewError:
 def ensure_schema(engine: Engine) -> str:
     """Bring the schema to head before a crawl; returns the state found.
 
-    empty or behind: upgrade; current: nothing; ahead: `SchemaTooNewError`.
+    empty or behind: upgrade; current: nothing; ahead: `SchemaTooNewError`. An empty
+    SQLite database gets the migrations' result in one go where it can
+    (`pipelines.store.freshschema`).
     """
     state = schema_state(engine)
     if state == "ahead":
         raise schema_too_new_error(engine)
+    if state == "empty" and engine.dialect.name == "sqlite":
+        from pipelines.store.freshschema import create_fresh_sqlite
+
+        with translated(engine):
+            if create_fresh_sqlite(engine, head_revision()):
+                return state
     if state in ("empty", "behind"):
         upgrade(engine)
     return state
@@ -252,4 +260,3 @@ def _probe_write(engine: Engine, state: str) -> None:
                 conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
         finally:
             trans.rollback()
-
