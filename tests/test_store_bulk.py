@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterator
-
-import pytest
 
 from crawler.config import load_towns
 from pipelines.store import RecordStore, ensure_schema, search
@@ -18,7 +15,7 @@ from pipelines.store.batch import Batch
 from pipelines.store.bulk import plan
 from pipelines.store.trigrams import TRIGRAM_INSERT_TRIGGER
 from tests.conftest_db import capture_for, interview_record, plain_record
-from tests.test_reindex_writer import dump
+from tests.test_reindex_writer import dump, two_urls  # noqa: F401 - two_urls: the fixture
 
 
 def odd_record(n: int) -> dict:
@@ -105,19 +102,6 @@ def masked(rows: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
     return rows
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def two_urls(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[str, str]]:
-    if request.param == "sqlite":
-        yield (f"sqlite:///{tmp_path / 'orm.sqlite'}", f"sqlite:///{tmp_path / 'bulk.sqlite'}")
-        return
-    cluster = request.getfixturevalue("pg_cluster")
-    names = [f"t_{uuid.uuid4().hex[:16]}" for _ in range(2)]
-    urls = [cluster.create_database(n) for n in names]
-    yield urls[0], urls[1]
-    for name in names:
-        cluster.drop_database(name)
-
-
 def write(url: str, bulk: bool) -> tuple[list[dict], list[int], list[list[str]]]:
     """Counts and rows written of each batch, and what a few searches find."""
     with RecordStore(url, towns=load_towns()) as store:
@@ -135,7 +119,7 @@ def write(url: str, bulk: bool) -> tuple[list[dict], list[int], list[list[str]]]
         return counts, written, hits
 
 
-def test_bulk_inserts_write_the_same_database(two_urls):
+def test_bulk_inserts_write_the_same_database(two_urls):  # noqa: F811
     orm, bulk = two_urls
     a, b = write(orm, False), write(bulk, True)
     assert a[0][0] == {"new": 6, "changed": 0, "unchanged": 0}
