@@ -62,6 +62,16 @@ def bigram_tokens(title_simplified: str | None, text_simplified: str | None) -> 
     return " ".join(tokens)
 
 
+def sqlite_trigger_sql(session: Session, name: str) -> str | None:
+    """The SQL of the SQLite trigger `name`; None if there is none (or on PostgreSQL)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    return session.scalar(
+        text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
+        {"name": name},
+    )
+
+
 class WriterBigrams:
     """`before_flush()`, then the flush of the new `articles`, then `after_flush()`, all in
     one transaction. Does nothing where the trigger does not exist (PostgreSQL, whose GIN
@@ -72,12 +82,7 @@ class WriterBigrams:
         self.trigger_sql: str | None = None
 
     def before_flush(self) -> None:
-        if self.session.get_bind().dialect.name != "sqlite":
-            return
-        found = self.session.scalar(
-            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
-            {"name": BIGRAM_INSERT_TRIGGER},
-        )
+        found = sqlite_trigger_sql(self.session, BIGRAM_INSERT_TRIGGER)
         if found is None or hashlib.sha256(found.encode()).hexdigest() != TRIGGER_SQL_SHA256:
             return
         self.trigger_sql = found

@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from pipelines.store.bigrams import sqlite_trigger_sql
 from pipelines.store.declarative import FTS_TABLE
 
 __all__ = ["TRIGRAM_INSERT_TRIGGER", "WriterTrigrams"]
@@ -41,13 +42,7 @@ class WriterTrigrams:
         self.dropped = False
 
     def before_insert(self) -> None:
-        if self.session.get_bind().dialect.name != "sqlite":
-            return
-        found = self.session.scalar(
-            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
-            {"name": TRIGRAM_INSERT_TRIGGER},
-        )
-        if found != TRIGGER_SQL:
+        if sqlite_trigger_sql(self.session, TRIGRAM_INSERT_TRIGGER) != TRIGGER_SQL:
             return
         self.session.execute(text(f"DROP TRIGGER {TRIGRAM_INSERT_TRIGGER}"))
         self.dropped = True
