@@ -73,6 +73,26 @@ def records(export: str) -> dict[str, dict]:
     return out
 
 
+def differences(got: dict[str, dict], expected: dict[str, dict]) -> str:
+    """What a failed comparison of two `records` maps needs to be read: the URLs missing or
+    extra, and for the others the fields that differ (pytest's diff of 2,000 records shows
+    only their tail)."""
+    missing = sorted(expected.keys() - got.keys())
+    extra = sorted(got.keys() - expected.keys())
+    fields = {
+        url: {k: (got[url].get(k), expected[url].get(k))
+              for k in got[url].keys() | expected[url].keys()
+              if got[url].get(k) != expected[url].get(k) and k not in ("text", "interview")}
+        | {k: "differs" for k in ("text", "interview")
+           if got[url].get(k) != expected[url].get(k)}
+        for url in sorted(got.keys() & expected.keys())
+        if got[url] != expected[url]
+    }  # fmt: skip
+    return f"missing {missing[:20]} ({len(missing)}); extra {extra[:20]} ({len(extra)}); " + (
+        f"differing fields (got, expected) {dict(list(fields.items())[:10])} ({len(fields)})"
+    )
+
+
 def worker(site, tmp_path, db, redis_url, n, *extra):
     return start_crawl(
         site.url, tmp_path / "archive", db, "--frontier", redis_url, "--idle-exit", "4",
@@ -147,7 +167,8 @@ def test_three_workers_one_killed_lose_nothing_and_match_a_single_crawl(
 
     export = dgarchive("export", "--db", pg_database_url)
     assert export.returncode == 0, export.stderr
-    assert records(export.stdout) == expected  # same articles, same fields
+    got = records(export.stdout)
+    assert got == expected, differences(got, expected)  # same articles, same fields
 
     fetched = collections.Counter(path for method, path, _ in site.requests_log if method == "GET")
     articles = [p for p, n in fetched.items() if "/content/" in p]
