@@ -23,9 +23,10 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine
 
+from pipelines.store.schema import VERSION_TABLE as VERSION
+
 __all__ = ["create_fresh_sqlite", "snapshot_statements"]
 
-VERSION = "alembic_version"  # `pipelines.store.schema.VERSION_TABLE`
 MIN_SQLITE = (3, 38, 0)  # the newest SQLite feature a migration branches on (0003)
 
 
