@@ -47,6 +47,20 @@ def pg_database_url(pg_cluster: PgCluster) -> Iterator[str]:
     pg_cluster.drop_database(name)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def two_urls(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[str, str]]:
+    """Two new, empty databases of one engine."""
+    if request.param == "sqlite":
+        yield (f"sqlite:///{tmp_path / 'a.sqlite'}", f"sqlite:///{tmp_path / 'b.sqlite'}")
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    names = [f"t_{uuid.uuid4().hex[:16]}" for _ in range(2)]
+    urls = [cluster.create_database(n) for n in names]
+    yield urls[0], urls[1]
+    for name in names:
+        cluster.drop_database(name)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     """URL of a new SQLite file (not created yet) in the test's temp dir."""

@@ -13,7 +13,7 @@ import pytest
 from crawler import reindexing
 from crawler.reindexing import run_reindex
 from tests.test_export_reindex import archive  # noqa: F401 - the fixture
-from tests.test_reindex_writer import dump, two_urls  # noqa: F401 - the fixture
+from tests.test_reindex_writer import dump
 
 
 @pytest.mark.parametrize("share", [1, 2])

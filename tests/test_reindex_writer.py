@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -20,20 +19,6 @@ from tests.conftest_db import plain_record
 from tests.test_export_reindex import archive  # noqa: F401 - the fixture
 
 RUN_COLUMNS = {"id", "started_at", "finished_at", "args"}  # the run's own, differ per run
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def two_urls(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[str, str]]:
-    """Two new, empty databases of one engine."""
-    if request.param == "sqlite":
-        yield (f"sqlite:///{tmp_path / 'a.sqlite'}", f"sqlite:///{tmp_path / 'b.sqlite'}")
-        return
-    cluster = request.getfixturevalue("pg_cluster")
-    names = [f"t_{uuid.uuid4().hex[:16]}" for _ in range(2)]
-    urls = [cluster.create_database(n) for n in names]
-    yield urls[0], urls[1]
-    for name in names:
-        cluster.drop_database(name)
 
 
 def dump(url: str) -> dict[str, list[tuple]]:

@@ -15,7 +15,7 @@ from pipelines.store.batch import Batch
 from pipelines.store.bulk import plan
 from pipelines.store.trigrams import TRIGRAM_INSERT_TRIGGER
 from tests.conftest_db import capture_for, interview_record, plain_record
-from tests.test_reindex_writer import dump, two_urls  # noqa: F401 - two_urls: the fixture
+from tests.test_reindex_writer import dump
 
 
 def odd_record(n: int) -> dict:
@@ -119,7 +119,7 @@ def write(url: str, bulk: bool) -> tuple[list[dict], list[int], list[list[str]]]
         return counts, written, hits
 
 
-def test_bulk_inserts_write_the_same_database(two_urls):  # noqa: F811
+def test_bulk_inserts_write_the_same_database(two_urls):
     orm, bulk = two_urls
     a, b = write(orm, False), write(bulk, True)
     assert a[0][0] == {"new": 6, "changed": 0, "unchanged": 0}
