@@ -2,8 +2,9 @@
 
 Each article response in the archive goes through the crawl's own code: the page through
 `pipelines.pages.extract_record` (with the charset decided as the spider decides it), the
-spider's defaults for what the page lacks, the item pipelines in their crawl order
-(`CleaningPipeline`, then `RecordStore.save` as `DatabasePipeline` does), a revisit through
+spider's defaults for what the page lacks, the item pipelines' work in their crawl order
+(`CleaningPipeline`'s as `pipelines.cleaning.clean_record`, then `RecordStore.save` as
+`DatabasePipeline` does), a revisit through
 `RecordStore.record_revisit`. Files are
 read in name order, which is the order they were written (the name starts with the UTC time
 the file was opened), so versions come out as the crawls made them, and the export of the
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from pipelines.store.itemwriter import ItemWriter
 
 # The reading and extraction (`crawler.reindexpages`) import the page objects, the cleaning
-# pipeline (and with it Scrapy) and the WARC reader; the writing the store (SQLAlchemy).
+# and the WARC reader; the writing the store (SQLAlchemy).
 # Imported where each is used, so that a reader process (`READER_PROCESS_MIN_BYTES`) imports
 # the one while this process imports the other, on two cores.
 
@@ -154,10 +155,10 @@ def run_reindex(
         reader_process = (
             not writer_process and sum(_size(p) for p in files) >= READER_PROCESS_MIN_BYTES
         )
-    # Forked after the page objects and the cleaning pipeline (Scrapy) are imported, which
-    # both processes need: the child inherits them instead of importing them again (about
-    # 0.6 CPU-s), and before this process imports the store: the child reads while this one
-    # imports SQLAlchemy and checks the schema.
+    # Forked after the page objects and the cleaning are imported, which both processes
+    # need: the child inherits them instead of importing them again, and before this
+    # process imports the store: the child reads while this one imports SQLAlchemy and
+    # checks the schema.
     pages: Pages | None = Pages() if reader_process and MAIN_SHARE else None
     stream: Iterator[tuple] = (
         Ahead(lambda: events(files, MAIN_SHARE)) if reader_process else events(files)

@@ -2,8 +2,8 @@
 archive's article pages give, as the crawl's spider and item pipelines make them, as a stream
 of events (`events`) that a reader process (`crawler.readahead.Ahead`) can send on.
 
-Light to import: the page objects, the cleaning pipeline (and Scrapy with it) and the WARC
-reader are imported where they are used, in the process that reads.
+Light to import: the page objects, the cleaning and the WARC reader are imported where they
+are used, in the process that reads. Neither Scrapy nor itemadapter is imported at all.
 """
 
 from __future__ import annotations
@@ -118,13 +118,10 @@ class Pages:
     spider and item pipelines do; the same code in the reader process and in this one."""
 
     def __init__(self) -> None:
-        from scrapy.exceptions import DropItem
-
-        from pipelines.cleaning import CleaningPipeline
+        from pipelines.cleaning import clean_record
 
         self.enricher = ArticleEnricher()
-        self.cleaner = CleaningPipeline()
-        self.drop = DropItem
+        self.clean = clean_record
 
     def events(
         self, body: bytes, url: str, encoding: str | None, capture: dict, where: str
@@ -136,12 +133,11 @@ class Pages:
             yield ("say", f"warning: cannot extract {url} ({where}): {exc}")
             return
         record["capture"] = capture
-        try:
-            record = self.cleaner.process_item(record)
-        except self.drop:
+        cleaned = self.clean(record)  # as the crawl's CleaningPipeline
+        if cleaned is None:
             yield ("count", ("dropped", 1))  # the crawl dropped it too
             return
-        yield ("record", record)
+        yield ("record", cleaned)
 
 
 def events(files: list[Path], share: int = 0) -> Iterator[tuple]:

@@ -7,9 +7,8 @@ by other code paths (revisits, future spiders). Scrapy item pipeline; no setting
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
-
-from scrapy.exceptions import DropItem
 
 from pipelines.text import normalize_space
 
@@ -32,6 +31,28 @@ def normalize_value(value: Any) -> Any:
     return value
 
 
+def has_url(url: Any) -> bool:
+    return isinstance(url, str) and bool(url.strip())
+
+
+def normalize_fields(record: MutableMapping[str, Any]) -> None:
+    """Every field of `record` but `capture` normalised (`normalize_value`), in place."""
+    for key in list(record.keys()):
+        if key not in UNTOUCHED:
+            record[key] = normalize_value(record[key])
+
+
+def clean_record(record: dict) -> dict | None:
+    """`CleaningPipeline.process_item` for a plain dict (as `dgarchive reindex` builds
+    them): `record` normalised in place, or None when it has no `url` (the pipeline drops
+    it). Imports neither Scrapy nor itemadapter, which reindex, running no crawl, does
+    without (about 0.4 CPU-s of imports)."""
+    if not has_url(record.get("url")):
+        return None
+    normalize_fields(record)
+    return record
+
+
 class CleaningPipeline:
     """Drops items without a `url` (`DropItem`); normalises whitespace in every other field
     but `capture`.
@@ -52,13 +73,12 @@ class CleaningPipeline:
         from itemadapter import ItemAdapter
 
         adapter = ItemAdapter(item)
-        url = adapter.get("url")
-        if not isinstance(url, str) or not url.strip():
+        if not has_url(adapter.get("url")):
+            from scrapy.exceptions import DropItem  # loaded already in a crawl
+
             self._inc("cleaning/dropped_no_url")
             raise DropItem(f"item has no url: {sorted(adapter.keys())}")
-        for key in list(adapter.keys()):
-            if key not in UNTOUCHED:
-                adapter[key] = normalize_value(adapter[key])
+        normalize_fields(adapter)
         self._inc("cleaning/items")
         return item
 

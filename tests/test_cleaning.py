@@ -14,7 +14,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
-from pipelines.cleaning import CleaningPipeline
+from pipelines.cleaning import CleaningPipeline, clean_record
 from pipelines.pages import boilerplate
 from pipelines.pages.boilerplate import (
     clean_line,
@@ -542,6 +542,32 @@ def test_pipeline_keeps_a_clean_record_unchanged(pipeline: CleaningPipeline) -> 
         (fixtures / "interview_000_server_hans" / "expected.json").read_text(encoding="utf-8")
     )
     assert pipeline.process_item(json.loads(json.dumps(record))) == record
+
+
+@pytest.mark.parametrize("item", [{}, {"url": ""}, {"url": "  "}, {"url": None}, {"title": "x"}])
+def test_clean_record_refuses_what_the_pipeline_drops(item: dict) -> None:
+    assert clean_record(dict(item)) is None
+
+
+def test_clean_record_is_the_pipeline_for_plain_dicts(pipeline: CleaningPipeline) -> None:
+    """What `dgarchive reindex` uses instead of the pipeline (no Scrapy, no itemadapter)."""
+    import json
+
+    fixtures = Path(__file__).parent / "fixtures" / "pages"
+    raw = {
+        "url": " https://www.dg.gov.cn/houjie/x/content/post_1.html ",
+        "title": "\u3000一把手访谈|寮厦\xa0投4000万 ",
+        "interview": {"turns": [{"speaker": "厚街发布", "text": "问题？\n\n  回答  "}]},
+        "capture": {"warc_filename": "a  b.warc.gz"},
+    }
+    records = [raw] + [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(fixtures.glob("*/expected.json"))[:5]
+    ]
+    for record in records:
+        expected = pipeline.process_item(json.loads(json.dumps(record)))
+        assert clean_record(json.loads(json.dumps(record))) == expected
+    assert clean_record(json.loads(json.dumps(raw)))["title"] == "一把手访谈|寮厦 投4000万"
 
 
 def test_pipeline_builds_without_a_crawler() -> None:

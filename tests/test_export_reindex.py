@@ -8,6 +8,8 @@ import asyncio
 import csv
 import io
 import json
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -255,6 +257,27 @@ def test_reindex_export_equals_the_export_of_the_crawl_pipeline(archive, tmp_pat
     assert export_lines(rebuilt) == export_lines(live)
     with RecordStore(live) as a, RecordStore(rebuilt) as b:
         assert a.known_articles() == b.known_articles()
+
+
+@pytest.mark.parametrize("reader_process", [False, True])
+def test_reindex_imports_neither_scrapy_nor_itemadapter(archive, tmp_path, reader_process):
+    """Reindex runs no crawl: Scrapy (with Twisted) and itemadapter (with pydantic) would
+    cost it about 0.4 CPU-s of imports, in both its processes."""
+    code = (
+        "import io, sys\n"
+        "from crawler.reindexing import run_reindex\n"
+        f"rc = run_reindex({str(archive['root'])!r}, {'sqlite:///' + str(tmp_path / 'r.sqlite')!r},"
+        f" io.StringIO(), io.StringIO(), reader_process={reader_process})\n"
+        "print(rc, sorted(m for m in ('scrapy', 'twisted', 'itemadapter') if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert proc.stdout.split("\n")[-2:] == ["0 []", ""], proc.stdout + proc.stderr
 
 
 def test_unreadable_files_and_pages_are_reported_and_the_rest_is_kept(archive, sqlite_url):
