@@ -25,14 +25,35 @@ from typing import BinaryIO, TypeVar
 
 try:
     import fcntl
+    import termios
 except ImportError:  # pragma: no cover - not on POSIX
     fcntl = None  # type: ignore[assignment]
+    termios = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 
 BATCH = 8  # items a message: fewer pickles and pipe writes, little held back
 PIPE_SIZE = 1 << 20  # Linux's default pipe-max-size for unprivileged processes
 _BUFFER = 1 << 16
+
+
+# In a forked child, the pipe's write end: what `backlog` asks about.
+_SENDING_TO: int | None = None
+
+
+def backlog() -> int | None:
+    """Called by the producer in a forked child: the bytes of items sent that the consumer
+    has not read yet, that is how much work it has queued (the producer can then do more
+    of the work itself when the consumer is behind, or hand it more when it is waiting).
+    None where no child was forked or the system cannot tell (no FIONREAD on pipes)."""
+    if _SENDING_TO is None or fcntl is None:
+        return None
+    try:
+        return int.from_bytes(
+            fcntl.ioctl(_SENDING_TO, termios.FIONREAD, b"\0\0\0\0"), sys.byteorder
+        )
+    except OSError:
+        return None
 
 
 class ReadAheadError(RuntimeError):
@@ -67,7 +88,9 @@ class Ahead(Iterator[T]):
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; its work is checked through the parent
+            global _SENDING_TO
             os.close(read_fd)
+            _SENDING_TO = write_fd
             code = 1
             try:
                 with os.fdopen(write_fd, "wb", buffering=_BUFFER) as out:
@@ -132,6 +155,9 @@ def _send(produce: Callable[[], Iterable[T]], out: BinaryIO) -> None:  # pragma:
             batch.append(item)
             if len(batch) >= BATCH:
                 pickle.dump(("items", batch), out, pickle.HIGHEST_PROTOCOL)
+                # Each message into the pipe at once: held in the buffer, it would keep a
+                # waiting consumer waiting, and `backlog` would not count it.
+                out.flush()
                 batch = []
     except BrokenPipeError:
         raise  # the consumer went away: nothing to tell it

@@ -40,14 +40,27 @@ BATCH_SIZE = 200
 # second core, while this process imports the store, checks the schema and writes; below it,
 # the fork and the pickling of the records would cost more than they save.
 READER_PROCESS_MIN_BYTES = 2_000_000
-# With a reader process, every MAIN_SHARE-th article page is extracted in this process, which
-# would otherwise wait for the reader: writing costs less than reading and extracting. On the
-# bench archive (CPU-s of this process / the reader), with the reader forking at once: 0 gave
-# 3.5-3.7 / 4.3-5.0, 4 gave 4.8-5.1 / 4.0-4.5, 8 gave 4.2-4.7 / 4.0-4.7. Since the schema of a
-# new database costs 0.01 s instead of 0.5 (`pipelines.store.freshschema`), 8 left this
-# process 0.5-0.6 CPU-s under the reader and 4 about even; with the page objects imported
-# before the fork too (the reader saves about 0.4 CPU-s), 4 left it about 0.4 over: 5.
-MAIN_SHARE = 5
+# With a reader process, the reader hands an article page to this process to extract (it
+# sends the page instead of its record) whenever this process has less than HAND_OVER_BELOW
+# bytes of the reader's messages left to read (`crawler.readahead.backlog`), that is, when
+# it would soon wait for the reader; otherwise the reader extracts the page itself. So
+# neither process waits for the other however the work divides on the machine: writing
+# costs less than reading and extracting, so this process takes some of the extraction,
+# more while it has nothing to write (importing the store, checking the schema) and less on
+# a machine where writing costs more. 64 KiB are about 25 records, a few tens of ms of work.
+HAND_OVER_BELOW = 1 << 16
+# Where the backlog cannot be read (no FIONREAD on pipes), every MAIN_SHARE-th page. On the
+# bench archive a fixed share of 5 left this process waiting 0.6-0.9 s for the reader, and
+# a share of 2 the reader waiting for this process.
+MAIN_SHARE = 3
+
+
+def hand_over(n: int) -> bool:
+    """Whether the reader sends the `n`-th article page for this process to extract."""
+    from crawler.readahead import backlog
+
+    left = backlog()
+    return n % MAIN_SHARE == 0 if left is None else left < HAND_OVER_BELOW
 
 
 WARC_SUFFIXES = (".warc.gz", ".warc")
@@ -159,9 +172,9 @@ def run_reindex(
     # need: the child inherits them instead of importing them again, and before this
     # process imports the store: the child reads while this one imports SQLAlchemy and
     # checks the schema.
-    pages: Pages | None = Pages() if reader_process and MAIN_SHARE else None
+    pages: Pages | None = Pages() if reader_process else None
     stream: Iterator[tuple] = (
-        Ahead(lambda: events(files, MAIN_SHARE)) if reader_process else events(files)
+        Ahead(lambda: events(files, hand_over)) if reader_process else events(files)
     )
     counts: Counter[str] = Counter()
     writer: ItemWriter | None = None

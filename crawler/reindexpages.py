@@ -140,12 +140,14 @@ class Pages:
         yield ("record", cleaned)
 
 
-def events(files: list[Path], share: int = 0) -> Iterator[tuple]:
+def events(
+    files: list[Path], hand_over: Callable[[int], bool] | None = None
+) -> Iterator[tuple]:
     """What reading `files` gives, in order: `("record", record)` (extracted and cleaned),
     `("revisit", item)`, `("end", path)` after each file, `("say", message)` for stderr,
-    `("count", (key, n))`; with `share`, every `share`-th article page as `("page", args)`
-    for the consumer's `Pages.events(*args)`. Picklable, for a reader process
-    (`crawler.readahead.Ahead`)."""
+    `("count", (key, n))`; an article page for which `hand_over(n)` (n counts them from 1)
+    is true as `("page", args)` instead, for the consumer's `Pages.events(*args)`.
+    Picklable, for a reader process (`crawler.readahead.Ahead`)."""
     from pipelines.pages import is_article_url
     from pipelines.warc.reader import WarcReadError, describe, read_warc, site_root_of
     from pipelines.warc.scan import Damage
@@ -178,7 +180,7 @@ def events(files: list[Path], share: int = 0) -> Iterator[tuple]:
                 page = (cap.body, url, _encoding(cap), capture)
                 where = f"{path.name}@{capture.get('warc_offset')}"
                 n += 1
-                if share and n % share == 0:
+                if hand_over is not None and hand_over(n):
                     yield ("page", (*page, where))
                 else:
                     yield from pages.events(*page, where)

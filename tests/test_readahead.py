@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import pytest
 
-from crawler.readahead import BATCH, ReadAheadError, ahead
+from crawler.readahead import BATCH, Ahead, ReadAheadError, ahead, backlog
 from pipelines.warc.reader import WarcReadError
 
 
@@ -88,3 +89,26 @@ def test_with_other_threads_running_the_producer_runs_here() -> None:
         stop.set()
         thread.join()
     assert (pid, got) == (os.getpid(), [1, 2, 3])
+
+
+def test_backlog_is_what_the_consumer_has_not_read_yet() -> None:
+    """In the child, `backlog()` counts the bytes sent and not yet read, so a producer can
+    tell a consumer that is behind from one that waits; elsewhere it cannot tell."""
+    assert backlog() is None  # no child forked: nothing to ask
+
+    def produce():
+        yield backlog()  # nothing sent yet
+        # with the first, one message, flushed (distinct objects: pickle sends each)
+        yield from (bytes([i]) * 10_000 for i in range(BATCH - 1))
+        yield backlog()  # the consumer sleeps: all of it still in the pipe
+
+    assert threading.active_count() == 1  # else no child would be forked
+    started = Ahead(produce)
+    try:
+        time.sleep(1.0)  # the child sends its first message and measures meanwhile
+        got = list(started)
+    finally:
+        started.close()
+    assert got[0] == 0
+    assert got[1:-1] == [bytes([i]) * 10_000 for i in range(BATCH - 1)]
+    assert got[-1] >= (BATCH - 1) * 10_000

@@ -1,6 +1,6 @@
 """`reindex` reading and extracting in a forked reader process (`crawler.readahead.Ahead`),
 with a share of the pages extracted in its own process, gives the very database and output
-it gives reading in its own process, on both engines."""
+it gives reading in its own process, on both engines, whatever the share."""
 
 from __future__ import annotations
 
@@ -10,16 +10,38 @@ import threading
 
 import pytest
 
-from crawler import reindexing
+from crawler import readahead, reindexing, reindexpages
 from crawler.reindexing import run_reindex
 from tests.test_export_reindex import archive  # noqa: F401 - the fixture
 from tests.test_reindex_writer import dump
 
+# How the reader hands pages over: by the backlog in the pipe (the default; this archive is
+# small, so every page goes over), never (a backlog limit of 0), or, where the backlog cannot
+# be read, every MAIN_SHARE-th page.
+POLICIES = {
+    "backlog": ({}, 3),
+    "never": ({"HAND_OVER_BELOW": 0}, 0),
+    "every page": ({"MAIN_SHARE": 1, "backlog": None}, 3),
+    "every 2nd page": ({"MAIN_SHARE": 2, "backlog": None}, 1),
+}
 
-@pytest.mark.parametrize("share", [1, 2])
-def test_the_reader_process_writes_the_same_database(archive, two_urls, share, monkeypatch):  # noqa: F811
+
+@pytest.mark.parametrize("policy", list(POLICIES))
+def test_the_reader_process_writes_the_same_database(archive, two_urls, policy, monkeypatch):  # noqa: F811
     assert threading.active_count() == 1  # else `Ahead` would not fork: nothing tested
-    monkeypatch.setattr(reindexing, "MAIN_SHARE", share)
+    changes, handed_over = POLICIES[policy]
+    for name, value in changes.items():
+        if name == "backlog":
+            monkeypatch.setattr(readahead, "backlog", lambda value=value: value)
+        else:
+            monkeypatch.setattr(reindexing, name, value)
+    extracted_here = []
+    real_events = reindexpages.Pages.events
+
+    def events(self, *args):
+        extracted_here.append(args[1])
+        return real_events(self, *args)
+
     forks = []
     real_fork = os.fork
 
@@ -31,12 +53,15 @@ def test_the_reader_process_writes_the_same_database(archive, two_urls, share, m
 
     monkeypatch.setattr(os, "fork", fork)
     here, there = two_urls
+    monkeypatch.setattr(reindexpages.Pages, "events", events)  # counts this process's pages
     outputs = []
     for url, reader in ((here, False), (there, True)):
         out, err = io.StringIO(), io.StringIO()
+        extracted_here.clear()
         assert run_reindex(archive["root"], url, out, err, reader_process=reader) == 0
         outputs.append((out.getvalue(), err.getvalue()))
     assert len(forks) == 1
+    assert len(extracted_here) == handed_over  # of the archive's 3 article pages
     assert outputs[0] == outputs[1]
     assert "2 new, 1 changed" in outputs[0][0] and "1 revisits" in outputs[0][0]
     a, b = dump(here), dump(there)
