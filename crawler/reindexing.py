@@ -24,10 +24,9 @@ from crawler.config import load_towns
 from crawler.exitcodes import ExitCode
 from crawler.readahead import Ahead
 from crawler.reindexpages import Pages, events, say
-from pipelines import writerboot
 
 if TYPE_CHECKING:
-    from pipelines.store.itemwriter import ItemWriter
+    from pipelines.store import RecordStore
 
 # The reading and extraction (`crawler.reindexpages`) import the page objects, the cleaning
 # and the WARC reader; the writing the store (SQLAlchemy).
@@ -89,11 +88,25 @@ def _size(path: Path) -> int:
         return 0  # reading the file reports it
 
 
-def _take(
-    event: tuple, batch: list[dict], writer: ItemWriter, counts: Counter[str], err: TextIO
-) -> None:
-    """One event of `crawler.reindexpages.events`: a record or revisit into `batch`, written when full, after a
-    revisit and at the end of a file; a message to `err`; a count."""
+class _Writer:
+    """The items of `crawler.reindexpages.events` into the store, in batches: a batch is
+    written (`RecordStore.save_items`, in arrival order) when it is full, after a revisit
+    and at the end of a file."""
+
+    def __init__(self, store: RecordStore, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.batch: list[dict] = []
+
+    def write(self, counts: Counter[str]) -> None:
+        if self.batch:
+            counts.update(self.store.save_items(self.batch, self.run_id))
+            self.batch = []
+
+
+def _take(event: tuple, writer: _Writer, counts: Counter[str], err: TextIO) -> None:
+    """One event of `crawler.reindexpages.events`: a record or revisit into the writer's
+    batch, a message to `err`, or a count."""
     kind, value = event
     if kind == "say":
         say(err, value)
@@ -102,14 +115,12 @@ def _take(
         counts[value[0]] += value[1]
         return
     if kind in ("record", "revisit"):
-        batch.append(value)
-        if kind == "record" and len(batch) < BATCH_SIZE:
+        writer.batch.append(value)
+        if kind == "record" and len(writer.batch) < BATCH_SIZE:
             return
     # a full batch, a revisit (it follows the responses it refers to: written after them),
     # or the end of a file
-    if batch:
-        writer.write(batch[:])  # the process mode pickles it later: a copy
-        batch.clear()
+    writer.write(counts)
 
 
 def run_reindex(
@@ -119,7 +130,6 @@ def run_reindex(
     err: TextIO,
     *,
     reader_process: bool | None = None,
-    writer_process: bool = False,
 ) -> int:
     """Rebuild `db_url` from the WARC files under `archive_dir`; returns the exit status.
 
@@ -134,9 +144,8 @@ def run_reindex(
 
     `reader_process`: read the files and extract their pages in a child process
     (`crawler.readahead.Ahead`) while this one writes the database; by default when the
-    finished files hold at least `READER_PROCESS_MIN_BYTES`. `writer_process`: write the database in a spawned writer process
-    (`ItemWriter`) instead, while this one reads and extracts; off by default. The database
-    is the same either way.
+    finished files hold at least `READER_PROCESS_MIN_BYTES`. The database is the same
+    either way.
     """
     archive = Path(archive_dir)
     if not archive.is_dir():
@@ -165,9 +174,7 @@ def run_reindex(
     if reader_process is None:
         # Whatever the load: the child is forked (no second interpreter), and on a busy
         # machine two processes get two shares of the CPU.
-        reader_process = (
-            not writer_process and sum(_size(p) for p in files) >= READER_PROCESS_MIN_BYTES
-        )
+        reader_process = sum(_size(p) for p in files) >= READER_PROCESS_MIN_BYTES
     # Forked after the page objects and the cleaning are imported, which both processes
     # need: the child inherits them instead of importing them again, and before this
     # process imports the store: the child reads while this one imports SQLAlchemy and
@@ -177,40 +184,25 @@ def run_reindex(
         Ahead(lambda: events(files, hand_over)) if reader_process else events(files)
     )
     counts: Counter[str] = Counter()
-    writer: ItemWriter | None = None
     engine = None
     try:
         from pipelines.store import RecordStore, ensure_schema, make_engine
-        from pipelines.store.itemwriter import ItemWriter
 
         engine = make_engine(db_url)
-        towns = load_towns()
-        store = RecordStore(engine, towns=towns)
+        store = RecordStore(engine, towns=load_towns())
         store.writer_bigrams = True  # batches of new articles: see pipelines.store.bigrams
         store.bulk_inserts = True  # new articles as plain rows: see pipelines.store.bulk
         run_id = str(uuid.uuid4())
-        # Started first, so the writer process starts up while the schema is checked; it
-        # writes nothing before the first batch.
-        writer = ItemWriter(
-            store,
-            db_url,
-            run_id,
-            towns=towns,
-            process=writerboot.new_writer_process() if writer_process else None,
-        )
+        writer = _Writer(store, run_id)
         ensure_schema(engine)
         store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
-        batch: list[dict] = []
         for kind, value in stream:
-            if kind == "page":  # this process's share of the extraction
-                pages = pages or Pages()
+            if kind == "page" and pages is not None:  # this process's share of extraction
                 for event in pages.events(*value):
-                    _take(event, batch, writer, counts, err)
+                    _take(event, writer, counts, err)
             else:
-                _take((kind, value), batch, writer, counts, err)
-        if batch:
-            writer.write(batch)
-        counts.update(writer.finish())
+                _take((kind, value), writer, counts, err)
+        writer.write(counts)
         problems = counts["failed_pages"] + counts["unreadable_files"] + counts["damaged_spots"]
         store.finish_run(
             run_id,
@@ -232,8 +224,6 @@ def run_reindex(
     finally:
         if isinstance(stream, Ahead):
             stream.close()
-        if writer is not None:
-            writer.close()
         if engine is not None:
             engine.dispose()
     trouble = []

@@ -243,3 +243,38 @@ def exported(record: dict) -> dict:
     cap = record["capture"]
     out["capture"] = {k: cap.get(k) for k in CAPTURE_FIELDS}
     return out
+
+
+RUN_COLUMNS = {"id", "started_at", "finished_at", "args"}  # the run's own, differ per run
+
+
+def dump(url: str) -> dict[str, list[tuple]]:
+    """Every row of every modelled table, in key order; run ids replaced by their order."""
+    from sqlalchemy import select
+
+    from pipelines.store import make_engine
+    from pipelines.store.models import Base
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            runs = {
+                run_id: f"run{i}"
+                for i, run_id in enumerate(
+                    conn.scalars(select(Base.metadata.tables["crawl_runs"].c.id).order_by("id"))
+                )
+            }
+            out = {}
+            for table in Base.metadata.sorted_tables:
+                cols = [
+                    c
+                    for c in table.columns
+                    if table.name != "crawl_runs" or c.name not in RUN_COLUMNS
+                ]
+                rows = conn.execute(select(*cols).order_by(*table.primary_key.columns))
+                out[table.name] = [
+                    tuple(runs.get(v, v) if isinstance(v, str) else v for v in row) for row in rows
+                ]
+            return out
+    finally:
+        engine.dispose()

@@ -12,8 +12,8 @@ import pytest
 
 from crawler import readahead, reindexing, reindexpages
 from crawler.reindexing import run_reindex
+from tests.conftest_db import dump
 from tests.test_export_reindex import archive  # noqa: F401 - the fixture
-from tests.test_reindex_writer import dump
 
 # How the reader hands pages over: by the backlog in the pipe (the default; this archive is
 # small, so every page goes over), never (a backlog limit of 0), or, where the backlog cannot

@@ -14,8 +14,7 @@ from pipelines.store import RecordStore, ensure_schema, search
 from pipelines.store.batch import Batch
 from pipelines.store.bulk import plan
 from pipelines.store.trigrams import TRIGRAM_INSERT_TRIGGER
-from tests.conftest_db import capture_for, interview_record, plain_record
-from tests.test_reindex_writer import dump
+from tests.conftest_db import capture_for, dump, interview_record, plain_record
 
 
 def odd_record(n: int) -> dict:
