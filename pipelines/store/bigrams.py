@@ -15,7 +15,6 @@ way.
 from __future__ import annotations
 
 import hashlib
-import operator
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -34,13 +33,14 @@ TRIGGER_SQL_SHA256 = "4fe85cb7afe3b5608f9735081e8b5bf6ee8e01f6a34fe60fac71d01620
 
 
 class _Hex(dict[str, str]):
-    """A character -> the upper-case hex of its UTF-8, ASCII letters folded to lower case
-    first (as SQLite's `lower` folds them); filled as characters are met (a few thousand
-    distinct ones in Chinese text; at most `_HEX_KEPT`, so that no text makes it grow
-    without bound)."""
+    """A character -> `H + " " + H`, where H is the upper-case hex of its UTF-8, ASCII letters
+    folded to lower case first (as SQLite's `lower` folds them); filled as characters are
+    met (a few thousand distinct ones in Chinese text; at most `_HEX_KEPT`, so that no text
+    makes it grow without bound)."""
 
     def __missing__(self, char: str) -> str:
         found = char.encode("utf-8").lower().hex().upper()
+        found = found + " " + found
         if len(self) < _HEX_KEPT:
             self[char] = found
         return found
@@ -54,12 +54,15 @@ def bigram_tokens(title_simplified: str | None, text_simplified: str | None) -> 
     """The bigram column migration 0003's trigger gives a row: over `lower(title || char(10)
     || text)` (SQLite's `lower` folds ASCII only, as `bytes.lower` does), the upper-case hex
     of the UTF-8 of the two characters at each position (the last character alone),
-    separated by spaces. Each character's hex from a table (`_HEX`): twice as fast as
-    converting the whole string and cutting it into characters with a regular expression."""
-    chars = [_HEX[c] for c in (title_simplified or "") + "\n" + (text_simplified or "")]
-    tokens = list(map(operator.add, chars, chars[1:]))
-    tokens.append(chars[-1])
-    return " ".join(tokens)
+    separated by spaces.
+
+    With H0 … Hn the characters' hex, that string is `H0H1 H1H2 … Hn-1Hn Hn`: H0, then
+    `Hi + " " + Hi` for every later character, run together. Each character's doubled hex
+    comes from a table (`_HEX`) and the string is one `join` in C: no string per token
+    (twice as fast as pairing the characters' hex and joining the pairs)."""
+    chars = (title_simplified or "") + "\n" + (text_simplified or "")
+    first = _HEX[chars[0]]
+    return first[: len(first) // 2] + "".join(map(_HEX.__getitem__, chars[1:]))
 
 
 def sqlite_trigger_sql(session: Session, name: str) -> str | None:
