@@ -175,9 +175,7 @@ def test_bigram_tokens_from_the_character_table_equal_the_whole_string_hex(monke
 def _tokens_of_pairs(title: str | None, text: str | None) -> str:
     """`bigram_tokens` as it was before the doubled-hex join: each character's hex, the
     pairs of neighbours joined by spaces, the last character alone."""
-    chars = [
-        c.encode("utf-8").lower().hex().upper() for c in (title or "") + "\n" + (text or "")
-    ]
+    chars = [c.encode("utf-8").lower().hex().upper() for c in (title or "") + "\n" + (text or "")]
     return " ".join([a + b for a, b in zip(chars, chars[1:], strict=False)] + [chars[-1]])
 
 
