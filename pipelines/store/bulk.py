@@ -16,10 +16,11 @@ in record order.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy import Table, bindparam, insert, text, update
 from sqlalchemy.orm import Session
 
 from pipelines.store.batch import Batch
@@ -146,7 +147,7 @@ def _insert(store: RecordStore, s: Session, rows: NewRows) -> None:
         # articles.current_version_id and article_versions.article_id name each other:
         # checked at the commit, as the rows are all there by then.
         s.execute(text("PRAGMA defer_foreign_keys = ON"))
-        s.execute(insert(tables["articles"]), articles)
+        _insert_rows(s, tables["articles"], articles)
     else:
         s.execute(
             insert(tables["articles"]),
@@ -154,7 +155,7 @@ def _insert(store: RecordStore, s: Session, rows: NewRows) -> None:
         )
     for name in TABLES[1:]:
         if rows.tables[name]:
-            s.execute(insert(tables[name]), rows.tables[name])
+            _insert_rows(s, tables[name], rows.tables[name])
     if not sqlite:
         table = tables["articles"]
         s.execute(
@@ -166,3 +167,40 @@ def _insert(store: RecordStore, s: Session, rows: NewRows) -> None:
     trigrams.after_insert(articles[0]["id"], articles[-1]["id"])
     if bigrams is not None:
         bigrams.after_rows(articles)
+
+
+def _insert_rows(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """`s.execute(insert(table), rows)`. On SQLite, for rows that give every column of
+    `table` (as `NewRows` makes them), one `executemany` of the INSERT with each column's
+    own bind processor (SQLAlchemy's: the very values it would bind, timestamps and JSON
+    as the same text) applied to the columns that have one, without SQLAlchemy's per-row
+    parameter building."""
+    conn = s.connection()
+    dialect = conn.dialect
+    columns = list(table.columns)
+    if (
+        dialect.name != "sqlite"
+        or dialect.paramstyle != "qmark"
+        or len(columns) < 2  # itemgetter of one key gives no tuple
+        or set(rows[0]) != {c.key for c in columns}  # SQLAlchemy fills what is missing
+    ):
+        s.execute(insert(table), rows)
+        return
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
+        f"VALUES ({', '.join('?' * len(columns))})"
+    )
+    processors = [
+        (i, proc)
+        for i, c in enumerate(columns)
+        if (proc := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+    values = operator.itemgetter(*(c.key for c in columns))
+    params = []
+    for row in rows:
+        got = list(values(row))
+        for i, proc in processors:
+            got[i] = proc(got[i])
+        params.append(tuple(got))
+    conn.exec_driver_sql(sql, params)
