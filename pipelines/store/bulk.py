@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, bindparam, insert, text, update
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from pipelines.store.batch import Batch
 from pipelines.store.bigrams import WriterBigrams
+from pipelines.store.declarative import UTCDateTime
 from pipelines.store.models import Base
 from pipelines.store.rows import TABLES, Ids, NewRows, guest_names, row_counts
 from pipelines.store.transforms import content_hash
@@ -140,6 +142,7 @@ def _insert(store: RecordStore, s: Session, rows: NewRows) -> None:
     articles = rows.tables["articles"]
     bigrams = WriterBigrams(s) if store.writer_bigrams else None
     trigrams = WriterTrigrams(s)
+    times: dict[datetime, Any] = {}  # timestamps bound: an article's times are one, mostly
     if bigrams is not None:
         bigrams.before_flush()
     trigrams.before_insert()
@@ -147,7 +150,7 @@ def _insert(store: RecordStore, s: Session, rows: NewRows) -> None:
         # articles.current_version_id and article_versions.article_id name each other:
         # checked at the commit, as the rows are all there by then.
         s.execute(text("PRAGMA defer_foreign_keys = ON"))
-        _insert_rows(s, tables["articles"], articles)
+        _insert_rows(s, tables["articles"], articles, times)
     else:
         s.execute(
             insert(tables["articles"]),
@@ -155,7 +158,7 @@ def _insert(store: RecordStore, s: Session, rows: NewRows) -> None:
         )
     for name in TABLES[1:]:
         if rows.tables[name]:
-            _insert_rows(s, tables[name], rows.tables[name])
+            _insert_rows(s, tables[name], rows.tables[name], times)
     if not sqlite:
         table = tables["articles"]
         s.execute(
@@ -169,12 +172,16 @@ def _insert(store: RecordStore, s: Session, rows: NewRows) -> None:
         bigrams.after_rows(articles)
 
 
-def _insert_rows(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def _insert_rows(
+    s: Session, table: Table, rows: list[dict[str, Any]], times: dict[datetime, Any]
+) -> None:
     """`s.execute(insert(table), rows)`. On SQLite, for rows that give every column of
     `table` (as `NewRows` makes them), one `executemany` of the INSERT with each column's
     own bind processor (SQLAlchemy's: the very values it would bind, timestamps and JSON
     as the same text) applied to the columns that have one, without SQLAlchemy's per-row
-    parameter building."""
+    parameter building. A `UTCDateTime` value's bound form depends on its instant alone
+    (equal aware datetimes are the same instant): each is converted once, then taken from
+    `times`."""
     conn = s.connection()
     dialect = conn.dialect
     columns = list(table.columns)
@@ -192,7 +199,7 @@ def _insert_rows(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
         f"VALUES ({', '.join('?' * len(columns))})"
     )
     processors = [
-        (i, proc)
+        (i, proc, isinstance(c.type, UTCDateTime))
         for i, c in enumerate(columns)
         if (proc := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
@@ -200,7 +207,15 @@ def _insert_rows(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     params = []
     for row in rows:
         got = list(values(row))
-        for i, proc in processors:
-            got[i] = proc(got[i])
+        for i, proc, timestamp in processors:
+            value = got[i]
+            if not timestamp:
+                got[i] = proc(value)
+            elif value is None:  # NULL, as `UTCDateTime` binds it
+                continue
+            elif (bound := times.get(value)) is not None:
+                got[i] = bound
+            else:
+                got[i] = times[value] = proc(value)
         params.append(tuple(got))
     conn.exec_driver_sql(sql, params)
