@@ -106,11 +106,11 @@ class WriterBigrams:
         if self.trigger_sql is None:
             return
         rows = [
-            {"id": a["id"], "bigrams": bigram_tokens(a["title_simplified"], a["text_simplified"])}
+            (a["id"], bigram_tokens(a["title_simplified"], a["text_simplified"]))
             for a in sorted(articles, key=lambda a: a["id"])
         ]
-        if rows:
-            self.session.execute(
-                text(f"INSERT INTO {BIGRAM_TABLE}(rowid, bigrams) VALUES (:id, :bigrams)"), rows
+        if rows:  # SQLite's own placeholders: an int and a str need no bind processing
+            self.session.connection().exec_driver_sql(
+                f"INSERT INTO {BIGRAM_TABLE}(rowid, bigrams) VALUES (?, ?)", rows
             )
         self.session.execute(text(self.trigger_sql))
