@@ -12,7 +12,7 @@ import uuid
 from crawler.config import load_towns
 from pipelines.store import RecordStore, ensure_schema, search
 from pipelines.store.batch import Batch
-from pipelines.store.bulk import plan
+from pipelines.store.bulk import BULK_PAGE_CACHE_KIB, plan
 from pipelines.store.models import Base
 from pipelines.store.trigrams import TRIGRAM_INSERT_TRIGGER
 from tests.conftest_db import capture_for, interview_record, plain_record
@@ -186,3 +186,18 @@ def test_plan_cuts_a_batch_into_runs_of_new_and_stored_articles(sqlite_url):
         (False, ["_1.html", "_2.html"], 0),  # stored; a capture of a new-in-batch one
         (True, ["_4.html"], 1),  # then its capture again: skipped
     ]
+
+
+def test_bulk_batches_raise_the_page_cache_of_sqlite_only(sqlite_url):
+    """`_page_cache`: a bulk batch leaves its connection a larger page cache; one set larger
+    already (or in pages) is kept."""
+    with RecordStore(sqlite_url) as store:
+        ensure_schema(store.engine)
+        store.bulk_inserts = True
+        store.save([plain_record(1)])
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -BULK_PAGE_CACHE_KIB
+            conn.exec_driver_sql("PRAGMA cache_size = -65536")
+        store.save([plain_record(2)])
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
