@@ -39,9 +39,29 @@ def to_simplified(text: str | None) -> str | None:
 
 def normalize_text(value: str) -> str:
     """Unicode NFC, `\\n` line endings, runs of whitespace as one space, no blank lines."""
+    if type(value) is str and _is_normal(value):
+        return value  # the usual case (cleaned records): checked in C, nothing to rebuild
     value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
     lines = (" ".join(line.split()) for line in value.split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def _is_normal(value: str) -> bool:
+    """Whether `normalize_text(value)` is `value` itself: NFC; no whitespace but single spaces
+    inside lines and single `\\n` between them, none at either end. Every character
+    `str.split()` cuts at but the space (tabs, CR, NBSP, U+3000, U+2028, ...) is
+    non-printable, so `isprintable` once `\\n` is a space rules them out
+    (tests/test_content_hash_fast.py checks every code point); then no two spaces in a row
+    and none at either end mean each line is its own `" ".join(line.split())`, and no line
+    is blank. Four passes in C over the text."""
+    spaced = value.replace("\n", " ")  # `value` itself when it has no `\n`
+    return (
+        spaced.isprintable()
+        and "  " not in spaced
+        and not spaced.startswith(" ")
+        and not spaced.endswith(" ")
+        and unicodedata.is_normalized("NFC", value)
+    )
 
 
 # NBSP, U+3000 (the CMS indents paragraphs with it) and the other Unicode spaces are all

@@ -12,9 +12,10 @@ import uuid
 from crawler.config import load_towns
 from pipelines.store import RecordStore, ensure_schema, search
 from pipelines.store.batch import Batch
-from pipelines.store.bulk import plan
+from pipelines.store.bulk import BULK_PAGE_CACHE_KIB, plan
+from pipelines.store.models import Base
 from pipelines.store.trigrams import TRIGRAM_INSERT_TRIGGER
-from tests.conftest_db import capture_for, dump, interview_record, plain_record
+from tests.conftest_db import RUN_COLUMNS, capture_for, dump, interview_record, plain_record
 
 
 def odd_record(n: int) -> dict:
@@ -93,6 +94,27 @@ def fts_terms(path) -> dict[str, list]:
     return out
 
 
+def raw_rows(path) -> dict[str, list[tuple]]:
+    """Every row of every modelled table as SQLite stores it (`sqlite3` without type
+    conversion: the very text of a timestamp or a JSON value), run ids by their order."""
+    out = {}
+    with sqlite3.connect(path) as conn:
+        runs = {
+            run_id: f"run{i}"
+            for i, (run_id,) in enumerate(conn.execute("SELECT id FROM crawl_runs ORDER BY id"))
+        }
+        for table in Base.metadata.sorted_tables:
+            cols = [
+                c.name
+                for c in table.columns
+                if table.name != "crawl_runs" or c.name not in RUN_COLUMNS
+            ]
+            order = ", ".join(c.name for c in table.primary_key.columns)
+            rows = conn.execute(f"SELECT {', '.join(cols)} FROM {table.name} ORDER BY {order}")
+            out[table.name] = [tuple(runs.get(v, v) for v in row) for row in rows]
+    return out
+
+
 def masked(rows: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
     """`rows` with the times of the article saved without a capture (the time it was saved)
     left out."""
@@ -140,6 +162,12 @@ def test_bulk_inserts_write_the_same_database(two_urls):
         assert fts_a["articles_fts"] and fts_a["articles_fts_bigrams"]
         assert any(name == TRIGRAM_INSERT_TRIGGER for name, _ in fts_b["triggers"])
         assert fts_a == fts_b
+        raw_a, raw_b = (
+            masked(raw_rows(orm.removeprefix("sqlite:///"))),
+            masked(raw_rows(bulk.removeprefix("sqlite:///"))),
+        )
+        assert any(isinstance(row[-1], str) for row in raw_a["article_versions"])  # JSON text
+        assert raw_a == raw_b
 
 
 def test_plan_cuts_a_batch_into_runs_of_new_and_stored_articles(sqlite_url):
@@ -157,3 +185,18 @@ def test_plan_cuts_a_batch_into_runs_of_new_and_stored_articles(sqlite_url):
         (False, ["_1.html", "_2.html"], 0),  # stored; a capture of a new-in-batch one
         (True, ["_4.html"], 1),  # then its capture again: skipped
     ]
+
+
+def test_bulk_batches_raise_the_page_cache_of_sqlite_only(sqlite_url):
+    """`_page_cache`: a bulk batch leaves its connection a larger page cache; one set larger
+    already (or in pages) is kept."""
+    with RecordStore(sqlite_url) as store:
+        ensure_schema(store.engine)
+        store.bulk_inserts = True
+        store.save([plain_record(1)])
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -BULK_PAGE_CACHE_KIB
+            conn.exec_driver_sql("PRAGMA cache_size = -65536")
+        store.save([plain_record(2)])
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536

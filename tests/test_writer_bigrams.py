@@ -9,6 +9,8 @@ import re
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -168,3 +170,29 @@ def test_bigram_tokens_from_the_character_table_equal_the_whole_string_hex(monke
         for body in texts:
             assert bigram_tokens(title, body) == _tokens_of_whole_string(title, body)
     assert len(bigrams_module._HEX) <= kept
+
+
+def _tokens_of_pairs(title: str | None, text: str | None) -> str:
+    """`bigram_tokens` as it was before the doubled-hex join: each character's hex, the
+    pairs of neighbours joined by spaces, the last character alone."""
+    chars = [c.encode("utf-8").lower().hex().upper() for c in (title or "") + "\n" + (text or "")]
+    return " ".join([a + b for a, b in zip(chars, chars[1:], strict=False)] + [chars[-1]])
+
+
+# ASCII (letters of both cases, digits, controls, spaces), Latin-1 and other BMP letters,
+# CJK, combining marks, and astral characters (4-byte UTF-8); no lone surrogates (no UTF-8).
+_CHARS = st.one_of(
+    st.characters(min_codepoint=0, max_codepoint=0x7F),
+    st.sampled_from("厚街東莞ÄßİẞΣ\u3000\u200b\u0301\n\r\t😀𠀀"),
+    st.characters(blacklist_categories=("Cs",)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    title=st.one_of(st.none(), st.text(_CHARS, max_size=12)),
+    body=st.one_of(st.none(), st.text(_CHARS, max_size=80)),
+)
+def test_bigram_tokens_equal_the_pairs_of_character_hex(title, body):
+    assert bigram_tokens(title, body) == _tokens_of_pairs(title, body)
+    assert bigram_tokens(title, body) == _tokens_of_whole_string(title, body)

@@ -67,9 +67,14 @@ def _normalized(value: Any) -> Any:
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            norm = _normalized(item)
-            if norm not in (None, "", [], {}):
-                out[key] = norm
+            if type(item) is str:  # most fields: their check inline, no call of this
+                norm = normalize_text(item)
+                if norm:
+                    out[key] = norm
+            elif item is not None:
+                norm = _normalized(item)
+                if norm not in (None, "", [], {}):
+                    out[key] = norm
         return out
     if isinstance(value, list | tuple):
         return [_normalized(v) for v in value]
