@@ -18,7 +18,7 @@ from crawler.config import Column, canonical_urls, load_towns
 if TYPE_CHECKING:
     from pipelines.warc.reader import ArchivedResponse
 
-__all__ = ["ArticleEnricher", "Pages", "events", "printable", "say"]
+__all__ = ["ArticleEnricher", "Pages", "events", "file_size", "printable", "say"]
 
 
 class ArticleEnricher:
@@ -99,6 +99,13 @@ def site_roots(
     return roots
 
 
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reading the file reports it
+
+
 def printable(text: str) -> str:
     """`text` safe for a terminal or a log: control and unprintable characters escaped.
 
@@ -141,12 +148,14 @@ class Pages:
 
 
 def events(
-    files: list[Path], hand_over: Callable[[int], bool] | None = None
+    files: list[Path], hand_over: Callable[[int], bool] | None = None, ending_bytes: int = 0
 ) -> Iterator[tuple]:
     """What reading `files` gives, in order: `("record", record)` (extracted and cleaned),
     `("revisit", item)`, `("end", path)` after each file, `("say", message)` for stderr,
     `("count", (key, n))`; an article page for which `hand_over(n)` (n counts them from 1)
     is true as `("page", args)` instead, for the consumer's `Pages.events(*args)`.
+    With `ending_bytes`, `("ending", None)` once the reading is within that many bytes of
+    the last file's end, and no page is handed over from there on.
     Picklable, for a reader process (`crawler.readahead.Ahead`)."""
     from pipelines.pages import is_article_url
     from pipelines.warc.reader import WarcReadError, describe, read_warc, site_root_of
@@ -158,6 +167,7 @@ def events(
     for line in said.getvalue().splitlines():
         yield ("say", line.removeprefix("dgarchive: "))
     n = 0
+    ending_at = file_size(files[-1]) - ending_bytes if files and ending_bytes else None
     for path in files:
         damaged = 0
         try:
@@ -180,6 +190,14 @@ def events(
                 page = (cap.body, url, _encoding(cap), capture)
                 where = f"{path.name}@{capture.get('warc_offset')}"
                 n += 1
+                if (
+                    ending_at is not None
+                    and path == files[-1]
+                    and (capture.get("warc_offset") or 0) >= ending_at
+                ):
+                    ending_at = None
+                    hand_over = None
+                    yield ("ending", None)
                 if hand_over is not None and hand_over(n):
                     yield ("page", (*page, where))
                 else:

@@ -15,14 +15,18 @@ from crawler.reindexing import run_reindex
 from tests.conftest_db import dump
 from tests.test_export_reindex import archive  # noqa: F401 - the fixture
 
-# How the reader hands pages over: by the backlog in the pipe (the default; this archive is
-# small, so every page goes over), never (a backlog limit of 0), or, where the backlog cannot
-# be read, every MAIN_SHARE-th page.
+# How the reader hands pages over, and how many of the archive's 3 article pages go over:
+# by the backlog in the pipe (this archive is small, so every page goes over), except in the
+# archive's last ENDING_BYTES (the default: this archive's second file, which holds one of
+# the pages, is all within them, so it is written in ENDING_BATCH_SIZE batches too); never (a
+# backlog limit of 0); where the backlog cannot be read, every MAIN_SHARE-th page.
 POLICIES = {
-    "backlog": ({}, 3),
+    "backlog, then the ending": ({}, 2),
+    "backlog": ({"ENDING_BYTES": 0}, 3),
     "never": ({"HAND_OVER_BELOW": 0}, 0),
-    "every page": ({"MAIN_SHARE": 1, "backlog": None}, 3),
-    "every 2nd page": ({"MAIN_SHARE": 2, "backlog": None}, 1),
+    "every page": ({"MAIN_SHARE": 1, "backlog": None, "ENDING_BYTES": 0}, 3),
+    "every 2nd page": ({"MAIN_SHARE": 2, "backlog": None, "ENDING_BYTES": 0}, 1),
+    "batches of 1 in the ending": ({"ENDING_BATCH_SIZE": 1}, 2),
 }
 
 
