@@ -181,11 +181,10 @@ def run_reindex(
         # Whatever the load: the child is forked (no second interpreter), and on a busy
         # machine two processes get two shares of the CPU.
         reader_process = sum(file_size(p) for p in files) >= READER_PROCESS_MIN_BYTES
-    # Forked after the page objects and the cleaning are imported, which both processes
-    # need: the child inherits them instead of importing them again, and before this
-    # process imports the store: the child reads while this one imports SQLAlchemy and
-    # checks the schema.
-    pages: Pages | None = Pages() if reader_process else None
+    # Forked first: the child imports the page objects and reads while this process
+    # imports SQLAlchemy and checks the schema; this one imports the page objects when the
+    # reader first hands it a page (about 0.1 CPU-s twice, against 0.13 s before the fork).
+    pages: Pages | None = None
     stream: Iterator[tuple] = (
         Ahead(lambda: events(files, hand_over, ENDING_BYTES)) if reader_process else events(files)
     )
@@ -203,7 +202,8 @@ def run_reindex(
         ensure_schema(engine)
         store.start_run(run_id, {"command": "reindex", "archive": str(archive)}, kind="reindex")
         for kind, value in stream:
-            if kind == "page" and pages is not None:  # this process's share of extraction
+            if kind == "page":  # this process's share of the extraction
+                pages = pages or Pages()
                 for event in pages.events(*value):
                     _take(event, writer, counts, err)
             else:
