@@ -8,7 +8,9 @@ import time
 
 import pytest
 
+from crawler.distributed.components import LEASE, PARENT, LeaseRelease
 from crawler.distributed.frontier import Frontier, FrontierHeld
+from crawler.distributed.parents import ParentLeases
 from crawler.runlock import LockHeldError, RunLock
 from tests.redisserver import RedisServer
 
@@ -274,3 +276,65 @@ def test_workers_of_one_run_starting_at_once_all_share_the_archive_lock(tmp_path
         for lock in locks:
             lock.release()
         assert path.read_text() == ""
+
+
+def _leased_response(frontier, data=b"list"):
+    from scrapy.http import HtmlResponse, Request
+
+    frontier.redis.zadd(frontier.key("queue"), {data: 0})
+    lease, _ = frontier.pop_lease()
+    request = Request("http://x/houjie/cjjs/tshj/index_7.html", meta={LEASE: lease})
+    return lease, HtmlResponse(request.url, body=b"<html></html>", request=request)
+
+
+def test_a_list_pages_lease_stays_until_every_request_it_yielded_is_queued(redis_url):
+    """Scrapy queues a callback's requests after the callback's generator has ended: the
+    lease of the page that yielded them must outlive that, or a worker killed (or a Redis
+    gone) in between loses them for good."""
+    from scrapy.http import Request
+
+    a = worker(redis_url)
+    a.parents = ParentLeases(a)
+    release = LeaseRelease.__new__(LeaseRelease)
+    release.frontier = a
+    lease, response = _leased_response(a)
+    children = [Request(f"http://x/houjie/cjjs/tshj/content/post_{i}.html") for i in (1, 2)]
+    assert list(release.process_spider_output(response, iter(children))) == children
+    assert a.in_flight() == 1  # the generator ended; its requests are not queued yet
+    assert [c.meta[PARENT] for c in children] == [lease, lease]
+    a.parents.queued(children[0].meta[PARENT], ok=True)
+    assert a.in_flight() == 1
+    a.parents.queued(children[1].meta[PARENT], ok=True)
+    assert a.in_flight() == 0
+
+
+def test_a_request_that_could_not_be_queued_keeps_its_parents_lease(redis_url):
+    from scrapy.http import Request
+
+    a = worker(redis_url)
+    a.parents = ParentLeases(a)
+    release = LeaseRelease.__new__(LeaseRelease)
+    release.frontier = a
+    lease, response = _leased_response(a)
+    children = [Request(f"http://x/post_{i}.html") for i in (1, 2)]
+    list(release.process_spider_output(response, iter(children)))
+    a.parents.queued(lease, ok=False)  # Redis failed for this one
+    a.parents.queued(lease, ok=True)
+    assert a.in_flight() == 1  # fetched again once this worker is gone: nothing lost
+    assert not a.parents.pending  # nothing left to track
+
+
+def test_a_record_hands_the_lease_to_the_database_pipeline_not_to_its_requests(redis_url):
+    from scrapy.http import Request
+
+    a = worker(redis_url)
+    a.parents = ParentLeases(a)
+    release = LeaseRelease.__new__(LeaseRelease)
+    release.frontier = a
+    lease, response = _leased_response(a)
+    requisite = Request("http://x/images/1.jpg")
+    record = {"url": "https://www.dg.gov.cn/houjie/x/content/post_1.html"}
+    list(release.process_spider_output(response, iter([record, requisite])))
+    a.parents.queued(requisite.meta[PARENT], ok=True)
+    assert a.in_flight() == 1  # the pipeline drops it once the record is committed
+    assert a.awaiting_store[record["url"]] == lease

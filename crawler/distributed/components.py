@@ -3,8 +3,8 @@ heartbeats and the idle exit. `configure()` wires them in.
 
 scrapy-redis pops a request and forgets it; `LeasingScheduler` pops it into a lease
 (crawler/distributed/frontier.py) that is dropped once the request's callback output is
-queued (`LeaseRelease`), when it goes back to the queue as a retry or redirect, or when this
-worker is idle (then nothing of it is in flight). `Coordinator` keeps this worker's heartbeat,
+queued (`LeaseRelease`, crawler/distributed/parents.py), when it goes back to the queue as a retry or
+redirect, or when this worker is idle (then nothing of it is in flight). `Coordinator` keeps this worker's heartbeat,
 gives dead workers' leases back, and closes the worker once the whole run has been idle for
 DISTRIBUTED_IDLE_EXIT seconds.
 """
@@ -16,17 +16,19 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy_redis.scheduler import Scheduler
 
 from crawler.distributed.budget import SLOT
 from crawler.distributed.frontier import Frontier, FrontierError, shown
+from crawler.distributed.parents import ParentLeases
 from pipelines.database import DatabasePipeline
 
 log = logging.getLogger(__name__)
 
 LEASE = "dgarchive_lease"
+PARENT = "dgarchive_parent_lease"  # on a request yielded by a leased response's callback
 REASON_FRONTIER_LOST = "db_frontier_lost"  # exit 5, with a message naming Redis
 
 
@@ -68,6 +70,7 @@ def configure(settings: Any, frontier: Frontier) -> None:
     extensions = dict(settings.getdict("EXTENSIONS"))
     extensions["crawler.distributed.components.Coordinator"] = 50
     settings.set("EXTENSIONS", extensions, priority="cmdline")
+    frontier.parents = ParentLeases(frontier)
     _FRONTIERS[frontier.worker_id] = frontier
 
 
@@ -96,15 +99,19 @@ class LeasingScheduler(Scheduler):
         import redis
 
         lease = request.meta.pop(LEASE, None)
+        parent = request.meta.pop(PARENT, None)
         request.meta.pop(SLOT, None)
+        queued = False
         try:
             # scrapy-redis's enqueue_request, without its deprecated stats argument.
             if not request.dont_filter and self.df.request_seen(request):
                 self.df.log(request, self.spider)
+                queued = True  # as good as queued: it was, once
                 return False
             if self.stats:
                 self.stats.inc_value("scheduler/enqueued/redis")
             self.queue.push(request)
+            queued = True
             return True
         except redis.RedisError as exc:
             # Not queued: the parent's lease stays, so the parent is fetched again once
@@ -113,6 +120,8 @@ class LeasingScheduler(Scheduler):
             lease = None
             return False
         finally:
+            if parent:
+                self.frontier.parents.queued(parent, ok=queued)
             if lease:
                 self.frontier.release(lease)
 
@@ -185,23 +194,24 @@ class LeaseRelease:
 
     def _hand_over(self, response: Any, item: Any) -> bool:
         """A record goes to the database: its lease is the database pipeline's to drop, once
-        the batch holding it is committed (a killed worker's unwritten batch is not lost)."""
-        if isinstance(item, dict) and item.get("url") and response.request is not None:
-            lease = response.request.meta.get(LEASE)
-            if lease:
-                self.frontier.awaiting_store[item["url"]] = lease
-                return True
+        the batch holding it is committed (a killed worker's unwritten batch is not lost). A
+        request is counted against the lease (`ParentLeases`) until the scheduler queued it."""
+        lease = response.request.meta.get(LEASE) if response.request is not None else None
+        if not lease:
+            return False
+        if isinstance(item, Request):
+            item.meta[PARENT] = lease
+            self.frontier.parents.child(lease)
+            return False
+        if isinstance(item, dict) and item.get("url"):
+            self.frontier.awaiting_store[item["url"]] = lease
+            return True
         return False
 
     def _release(self, response: Any, stored: bool = False) -> None:
-        import redis
-
         lease = response.request.meta.pop(LEASE, None) if response.request else None
-        if lease and not stored:
-            try:
-                self.frontier.release(lease)
-            except redis.RedisError:
-                pass  # the lease stays: at worst the page is fetched again
+        if lease:
+            self.frontier.parents.yielded_all(lease, release=not stored)
 
 
 class LeasedDatabasePipeline(DatabasePipeline):
