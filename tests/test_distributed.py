@@ -278,6 +278,15 @@ def test_workers_of_one_run_starting_at_once_all_share_the_archive_lock(tmp_path
         assert path.read_text() == ""
 
 
+def leasing(redis_url):
+    """A worker's frontier with its lease bookkeeping, and its LeaseRelease middleware."""
+    a = worker(redis_url)
+    a.parents = ParentLeases(a)
+    release = LeaseRelease.__new__(LeaseRelease)
+    release.frontier = a
+    return a, release
+
+
 def _leased_response(frontier, data=b"list"):
     from scrapy.http import HtmlResponse, Request
 
@@ -293,10 +302,7 @@ def test_a_list_pages_lease_stays_until_every_request_it_yielded_is_queued(redis
     gone) in between loses them for good."""
     from scrapy.http import Request
 
-    a = worker(redis_url)
-    a.parents = ParentLeases(a)
-    release = LeaseRelease.__new__(LeaseRelease)
-    release.frontier = a
+    a, release = leasing(redis_url)
     lease, response = _leased_response(a)
     children = [Request(f"http://x/houjie/cjjs/tshj/content/post_{i}.html") for i in (1, 2)]
     assert list(release.process_spider_output(response, iter(children))) == children
@@ -311,10 +317,7 @@ def test_a_list_pages_lease_stays_until_every_request_it_yielded_is_queued(redis
 def test_a_request_that_could_not_be_queued_keeps_its_parents_lease(redis_url):
     from scrapy.http import Request
 
-    a = worker(redis_url)
-    a.parents = ParentLeases(a)
-    release = LeaseRelease.__new__(LeaseRelease)
-    release.frontier = a
+    a, release = leasing(redis_url)
     lease, response = _leased_response(a)
     children = [Request(f"http://x/post_{i}.html") for i in (1, 2)]
     list(release.process_spider_output(response, iter(children)))
@@ -327,10 +330,7 @@ def test_a_request_that_could_not_be_queued_keeps_its_parents_lease(redis_url):
 def test_a_record_hands_the_lease_to_the_database_pipeline_not_to_its_requests(redis_url):
     from scrapy.http import Request
 
-    a = worker(redis_url)
-    a.parents = ParentLeases(a)
-    release = LeaseRelease.__new__(LeaseRelease)
-    release.frontier = a
+    a, release = leasing(redis_url)
     lease, response = _leased_response(a)
     requisite = Request("http://x/images/1.jpg")
     record = {"url": "https://www.dg.gov.cn/houjie/x/content/post_1.html"}
