@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from crawler import readahead
 from crawler.config import load_towns
 from crawler.exitcodes import ExitCode
 from crawler.readahead import Ahead
@@ -64,9 +65,7 @@ ENDING_BATCH_SIZE = BATCH_SIZE // 4
 
 def hand_over(n: int) -> bool:
     """Whether the reader sends the `n`-th article page for this process to extract."""
-    from crawler.readahead import backlog
-
-    left = backlog()
+    left = readahead.backlog()
     return n % MAIN_SHARE == 0 if left is None else left < HAND_OVER_BELOW
 
 
@@ -91,8 +90,9 @@ def archive_files(archive_dir: str | Path) -> tuple[list[Path], list[Path]]:
 
 class _Writer:
     """The items of `crawler.reindexpages.events` into the store, in batches: a batch is
-    written (`RecordStore.save_items`, in arrival order) when it is full, after a revisit
-    and at the end of a file."""
+    written (`RecordStore.save_items`, in arrival order) when it holds `size` records
+    (BATCH_SIZE, ENDING_BATCH_SIZE near the archive's end), after a revisit and at the end
+    of a file."""
 
     def __init__(self, store: RecordStore, run_id: str) -> None:
         self.store = store

@@ -10,7 +10,6 @@ import pytest
 
 from crawler.distributed.components import LEASE, PARENT, LeaseRelease
 from crawler.distributed.frontier import Frontier, FrontierHeld
-from crawler.distributed.parents import ParentLeases
 from crawler.runlock import LockHeldError, RunLock
 from tests.redisserver import RedisServer
 
@@ -281,7 +280,6 @@ def test_workers_of_one_run_starting_at_once_all_share_the_archive_lock(tmp_path
 def leasing(redis_url):
     """A worker's frontier with its lease bookkeeping, and its LeaseRelease middleware."""
     a = worker(redis_url)
-    a.parents = ParentLeases(a)
     release = LeaseRelease.__new__(LeaseRelease)
     release.frontier = a
     return a, release

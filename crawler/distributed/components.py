@@ -3,10 +3,10 @@ heartbeats and the idle exit. `configure()` wires them in.
 
 scrapy-redis pops a request and forgets it; `LeasingScheduler` pops it into a lease
 (crawler/distributed/frontier.py) that is dropped once the request's callback output is
-queued (`LeaseRelease`, crawler/distributed/parents.py), when it goes back to the queue as a retry or
-redirect, or when this worker is idle (then nothing of it is in flight). `Coordinator` keeps this worker's heartbeat,
-gives dead workers' leases back, and closes the worker once the whole run has been idle for
-DISTRIBUTED_IDLE_EXIT seconds.
+queued (`LeaseRelease`, crawler/distributed/parents.py), when it goes back to the queue as
+a retry or redirect, or when this worker is idle (then nothing of it is in flight).
+`Coordinator` keeps this worker's heartbeat, gives dead workers' leases back, and closes the
+worker once the whole run has been idle for DISTRIBUTED_IDLE_EXIT seconds.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from scrapy_redis.scheduler import Scheduler
 
 from crawler.distributed.budget import SLOT
 from crawler.distributed.frontier import Frontier, FrontierError, shown
-from crawler.distributed.parents import ParentLeases
 from pipelines.database import DatabasePipeline
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,6 @@ def configure(settings: Any, frontier: Frontier) -> None:
     extensions = dict(settings.getdict("EXTENSIONS"))
     extensions["crawler.distributed.components.Coordinator"] = 50
     settings.set("EXTENSIONS", extensions, priority="cmdline")
-    frontier.parents = ParentLeases(frontier)
     _FRONTIERS[frontier.worker_id] = frontier
 
 

@@ -27,6 +27,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from crawler.distributed.parents import ParentLeases
+
 PREFIX = "dgarchive:"
 
 # Pop the first request of the priority queue and lease it to a worker, atomically: between
@@ -150,9 +152,8 @@ class Frontier:
         self.run_id: str | None = None
         # Records handed to the database pipeline, by URL: their request's lease.
         self.awaiting_store: dict[str, str] = {}
-        # The leases of responses whose requests are not all queued yet: a
-        # crawler.distributed.components.ParentLeases, set by the Scrapy side.
-        self.parents: Any = None
+        # The leases of responses whose requests are not all queued yet.
+        self.parents = ParentLeases(self)
         self.pipeline: Any = None  # the LeasedDatabasePipeline, when the database is used
         self._pop = self.redis.register_script(_POP_LEASE)
         self._return = self.redis.register_script(_RETURN_LEASES)
