@@ -12,13 +12,16 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines import writerboot
 from pipelines.failures import record_failure
 from pipelines.heap import DEFAULT_THRESHOLD, freeze_heap
-from pipelines.store import DatabaseError, TownLike, translate_error, validate_record
-from pipelines.store.writerprocess import STORE_ERRORS, writer_finish, writer_open, writer_save
+from pipelines.store.errors import DatabaseError
+from pipelines.store.validation import validate_record
+
+if TYPE_CHECKING:
+    from pipelines.store.labels import TownLike
 
 __all__ = ["DatabasePipeline"]
 
@@ -150,7 +153,7 @@ class DatabasePipeline:
                     args[name] = getattr(spider, name)
         token = uuid.uuid4().hex
         try:
-            await self._in_worker(writer_open, token, self.db_url, self.run_id, args, self.towns)
+            await self._in_worker("writer_open", token, self.db_url, self.run_id, args, self.towns)
         except BaseException as exc:
             self._shutdown()
             if isinstance(exc, BrokenExecutor):
@@ -205,7 +208,7 @@ class DatabasePipeline:
             "unchanged_articles": self.counts["unchanged"],
         }
         try:
-            await self._in_worker(writer_finish, token, self.run_id, status, counters)
+            await self._in_worker("writer_finish", token, self.run_id, status, counters)
         except (DatabaseError, BrokenExecutor) as exc:
             if self.failed is None:
                 logger.error("database error while closing the run: %s", exc)
@@ -227,7 +230,7 @@ class DatabasePipeline:
         if not self._buffer or not self.store_open or self._executor is None:
             return
         batch, self._buffer = self._buffer, []
-        fut = self._executor.submit(writer_save, self._token, batch, self.run_id)
+        fut = self._executor.submit(writerboot.call, "writer_save", self._token, batch, self.run_id)
         self._pending.append((fut, batch))
 
     def _collect(self) -> None:
@@ -251,6 +254,9 @@ class DatabasePipeline:
         if self.failed is not None:
             self._not_stored(batch or [], self.failed)
             return
+        from pipelines.store.failures import translate_error
+        from pipelines.store.writerprocess import STORE_ERRORS
+
         reason = "database_error"
         if isinstance(exc, BrokenExecutor):
             error: DatabaseError = DatabaseError(f"database writer process died: {exc}")
@@ -298,10 +304,11 @@ class DatabasePipeline:
         if self.stats is not None and n:
             self.stats.inc_value(key, n)
 
-    async def _in_worker(self, fn: Callable, *args: Any) -> Any:
+    async def _in_worker(self, name: str, *args: Any) -> Any:
+        """`pipelines.store.writerprocess.<name>(*args)`, run by the writer."""
         if self._executor is None:
-            return fn(*args)
-        fut = self._executor.submit(fn, *args)
+            return writerboot.call(name, *args)
+        fut = self._executor.submit(writerboot.call, name, *args)
         await self._wait(fut)
         return fut.result()
 

@@ -9,9 +9,17 @@ and Twisted, so that work runs on the other core meanwhile; the pipeline `take`s
 when it opens. Nothing else changes: the pipeline still opens the store (and records the run)
 in `open_spider`, and a database that cannot be used fails there, with the same error.
 
+Earlier still, before it reads its settings (which imports Scrapy), `dgarchive crawl` calls
+`warm`: a writer process that only imports the store, with no database named yet, so that the
+store's imports run beside the crawl's from its first tenth of a second. `prestart` gives that
+process its database; if the crawl ends before that (a wrong argument, a lock held, an
+unreachable database, `--no-db` in the settings), `discard` terminates it: it has touched
+nothing.
+
 Light on purpose: this module imports neither the store nor SQLAlchemy, so the crawl process
-starts the writer before importing them (the initializer and the task are pickled by name
-from here; the writer process imports the store itself, after `writer_init`).
+starts the writer before importing them, and never needs them to name a task: every task is
+`call` (or `_prepare`), pickled by name from here, which imports
+`pipelines.store.writerprocess` in the writer process, after `writer_init`.
 """
 
 from __future__ import annotations
@@ -23,14 +31,16 @@ import os
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
-__all__ = ["discard", "new_writer_process", "prestart", "take", "writer_init"]
+__all__ = ["call", "discard", "new_writer_process", "prestart", "take", "warm", "writer_init"]
 
 logger = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 _PRESTARTED: dict[str, ProcessPoolExecutor] = {}
+_WARM: list[ProcessPoolExecutor] = []  # started by `warm`, no database given yet
 
 
 def writer_init(parent_pid: int) -> None:
@@ -63,12 +73,44 @@ def new_writer_process() -> ProcessPoolExecutor:
     )
 
 
+def call(name: str, *args: Any) -> Any:
+    """`pipelines.store.writerprocess.<name>(*args)`, run where this is called: in the writer
+    process when the pipeline submits it (pickled by this function's name, so the crawl
+    process does not import the store to name the task), in the writer thread otherwise."""
+    from pipelines.store import writerprocess
+
+    return getattr(writerprocess, name)(*args)
+
+
+def warm() -> None:
+    """Start a writer process now and have it import the store, before the database is known
+    (the caller has not read its settings yet); `prestart` uses it. Does nothing if one is
+    already warm."""
+    if _WARM:
+        return
+    from multiprocessing import spawn
+
+    if not os.access(spawn.get_executable(), os.X_OK):
+        # No process can start (the user may not run this interpreter); a failed start would
+        # speak up on stderr even if the crawl stops at a wrong argument. The pipeline's own
+        # start reports it, if the crawl gets that far.
+        return
+    try:
+        executor = new_writer_process()
+        executor.submit(_import_store)
+    except Exception:
+        logger.debug("no writer process started ahead of the settings", exc_info=True)
+        return
+    _WARM.append(executor)
+
+
 def prestart(db_url: str) -> None:
-    """Start the writer process for `db_url` now and bring the schema to head in it
-    (`writer_prepare`), without waiting; the caller holds the crawl's locks. A failure is
-    kept there and raised by `writer_open`, so the pipeline reports it as it always did."""
+    """Start the writer process for `db_url` now (or take the one `warm` started) and bring
+    the schema to head in it (`writer_prepare`), without waiting; the caller holds the
+    crawl's locks. A failure is kept there and raised by `writer_open`, so the pipeline
+    reports it as it always did."""
     discard(db_url)
-    executor = new_writer_process()
+    executor = _WARM.pop() if _WARM else new_writer_process()
     _PRESTARTED[db_url] = executor
     executor.submit(_prepare, db_url)
 
@@ -81,11 +123,31 @@ def take(db_url: str) -> ProcessPoolExecutor | None:
 
 def discard(db_url: str | None = None) -> None:
     """Stop the prestarted writer(s) nobody took (the crawl ended before its pipeline
-    opened): they only imported or prepared, so waiting for them loses nothing."""
+    opened): they only imported or prepared, so waiting for them loses nothing. Without
+    `db_url`, also terminate a warm writer no database was given to: it only imports, and
+    an error before the crawl's locks should not wait for that."""
     for url in [db_url] if db_url is not None else list(_PRESTARTED):
         executor = _PRESTARTED.pop(url, None)
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+    if db_url is None:
+        while _WARM:
+            _terminate(_WARM.pop())
+
+
+def _terminate(executor: ProcessPoolExecutor) -> None:
+    # SIGKILL: the writer ignores SIGTERM (`writer_init`); it has only imported modules.
+    kill = getattr(executor, "kill_workers", None)  # Python 3.14
+    if kill is not None:
+        kill()
+        return
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.kill()
+    executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _import_store() -> None:
+    import pipelines.store.writerprocess  # noqa: F401
 
 
 def _prepare(db_url: str) -> None:

@@ -93,7 +93,9 @@ def test_the_writer_process_freezes_its_heap_once_the_store_is_open(
 
     async def crawl():
         await pipeline.open_spider()
-        seen.append(await pipeline._in_worker(_writer_gc))
+        fut = pipeline._executor.submit(_writer_gc)  # after the store's open, in order
+        await pipeline._wait(fut)
+        seen.append(fut.result())
         await pipeline.close_spider()
         await pipeline.spider_closed(reason="finished")
 

@@ -138,8 +138,9 @@ def test_an_untaken_writer_is_stopped(sqlite_url):
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
 
 
-def test_a_crawl_refused_by_the_database_check_starts_no_writer(sqlite_url, tmp_path):
-    """The writer starts under the locks, after the checks: an error there prints one line."""
+def test_a_crawl_refused_by_the_database_check_leaves_no_writer(sqlite_url, tmp_path):
+    """The writer warmed at the start is given no database when a check before the locks
+    fails: the error is the one line it always was, and no writer process is left."""
     from crawler.cli import main
 
     db.upgrade(sqlite_url)
@@ -147,12 +148,89 @@ def test_a_crawl_refused_by_the_database_check_starts_no_writer(sqlite_url, tmp_
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfacade99'"))
     engine.dispose()
-    code = main(
-        ["-q", "crawl", "--town", "houjie", "--site-root", "http://127.0.0.1:9/",
-         "--archive", str(tmp_path / "a"), "--db", sqlite_url]
-    )  # fmt: skip
+    warmed = []
+    real_warm = writerboot.warm
+
+    def warm():
+        real_warm()
+        warmed.extend(writerboot._WARM)
+
+    writerboot.warm = warm
+    try:
+        code = main(
+            ["-q", "crawl", "--town", "houjie", "--site-root", "http://127.0.0.1:9/",
+             "--archive", str(tmp_path / "a"), "--db", sqlite_url]
+        )  # fmt: skip
+    finally:
+        writerboot.warm = real_warm
     assert code == 5
-    assert writerboot._PRESTARTED == {}
+    assert writerboot._PRESTARTED == {} and writerboot._WARM == []
+    (executor,) = warmed  # it was started, then killed
+    assert executor._processes is None  # shut down
+
+
+def test_prestart_takes_the_warm_writer(sqlite_url):
+    writerboot.warm()
+    (warm,) = writerboot._WARM
+    writerboot.warm()  # once
+    assert writerboot._WARM == [warm]
+    try:
+        writerboot.prestart(sqlite_url)
+        assert writerboot._PRESTARTED[sqlite_url] is warm and writerboot._WARM == []
+        pipeline = DatabasePipeline(sqlite_url, batch_size=10, run_id="run-warm")
+
+        async def crawl():
+            await pipeline.open_spider()
+            assert pipeline._executor is warm
+            await pipeline.process_item(_record())
+            await pipeline.close_spider()
+            await pipeline.spider_closed(reason="finished")
+
+        asyncio.run(crawl())
+    finally:
+        writerboot.discard()
+    engine = db.make_engine(sqlite_url)
+    try:
+        assert [r["url"] for r in db.RecordStore(engine).iter_records()] == [_record()["url"]]
+    finally:
+        engine.dispose()
+
+
+def test_a_warm_writer_nobody_took_is_killed(sqlite_url):
+    writerboot.warm()
+    (executor,) = writerboot._WARM
+    pids = list(executor._processes)
+    assert pids
+    writerboot.discard(sqlite_url)  # a database's: the warm one stays
+    assert writerboot._WARM == [executor]
+    writerboot.discard()
+    assert writerboot._WARM == []
+    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+def test_the_crawl_process_validates_and_reads_known_urls_without_the_orm(sqlite_url):
+    """What the crawl process does with the store before its first request (the pipeline's
+    imports, `validate_record`, the known URLs of an incremental crawl) needs no ORM: the
+    writer process imports it."""
+    db.upgrade(sqlite_url)
+    engine = db.make_engine(sqlite_url)
+    try:
+        db.RecordStore(engine).save([_record()])
+    finally:
+        engine.dispose()
+    probe = f"""
+import sys
+from pipelines.database import DatabasePipeline
+from pipelines.store import validate_record
+from crawler.spiders.revisits import load_known
+validate_record({_record()!r})
+print(sorted(load_known({sqlite_url!r}, captures=False)))
+print(sorted(m for m in sys.modules if m.startswith(("sqlalchemy.orm", "pipelines.store.models"))))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == [repr([_record()["url"]]), "[]"]
 
 
 # -- Scrapy's HTTP handler --------------------------------------------------------------------
@@ -204,8 +282,15 @@ def test_the_writer_is_started_early_only_for_the_database_pipeline(overrides, s
     settings = project_settings()
     for name, value in overrides.items():
         settings.set(name, value, priority="cmdline")
+    writerboot.warm()
+    (warm,) = writerboot._WARM
     try:
         assert _prestart_writer(settings, sqlite_url) is started
         assert (sqlite_url in writerboot._PRESTARTED) is started
+        assert writerboot._WARM == []  # taken, or stopped if no writer process is wanted
+        if started:
+            assert writerboot._PRESTARTED[sqlite_url] is warm
+        else:
+            assert warm._processes is None
     finally:
         writerboot.discard()

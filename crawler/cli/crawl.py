@@ -104,6 +104,20 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Any = None) -> int:
+    from pipelines import writerboot
+
+    if not (args.no_db or args.frontier):
+        # The database writer's process and its imports start now, beside this process's
+        # reading of the settings and Scrapy's imports; `_prestart_writer` gives it its
+        # database under the locks (docs/architecture.md, "Start-up").
+        writerboot.warm()
+    try:
+        return _run(args, settings)
+    finally:
+        writerboot.discard()  # a writer nobody took: the crawl ended before its pipeline opened
+
+
+def _run(args: argparse.Namespace, settings: Any = None) -> int:
     settings = settings if settings is not None else project_settings()
     for item in args.set:
         name, sep, value = item.partition("=")
@@ -192,10 +206,8 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
         except LockHeldError as exc:
             print(f"dgarchive: error: {exc}", file=sys.stderr)
             return ExitCode.LOCK_HELD
-        if frontier is None and _prestart_writer(settings, db_url):
-            from pipelines import writerboot
-
-            stack.callback(writerboot.discard)  # if the crawl ends before its pipeline opens
+        if frontier is None:
+            _prestart_writer(settings, db_url)
         code = _run_spider(settings, args, site_root, frontier)
         if settings.getbool("ARCHIVE_INDEX", True):  # still under the lock: one indexer at a time
             _index_archive(archive, settings.getint("INDEX_ZIPNUM_THRESHOLD", 0))
@@ -203,11 +215,13 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
 
 
 def _prestart_writer(settings: Any, db_url: str) -> bool:
-    """Start the database writer's process now, under the locks, so that its interpreter,
-    imports and schema check (about a CPU-second) run on the other core while this process
-    loads Scrapy, instead of after it, before the first request (docs/architecture.md,
+    """Give the database writer's process (started by `run`, else now) its database, under
+    the locks, so that its schema check runs on the other core while this process loads
+    Scrapy, instead of after it, before the first request (docs/architecture.md,
     "Start-up"). The pipeline takes it when it opens; if it cannot be started here, the
     pipeline starts its own then, as it always did, and fails there if it must."""
+    from pipelines import writerboot
+
     pipelines = settings.getdict("ITEM_PIPELINES")
     if not (
         settings.getbool("DB_ENABLED")
@@ -215,9 +229,8 @@ def _prestart_writer(settings: Any, db_url: str) -> bool:
         and db_url
         and pipelines.get("pipelines.database.DatabasePipeline") is not None
     ):
-        return False  # no writer process, or none by that name: the pipeline's own start
-    from pipelines import writerboot
-
+        writerboot.discard()  # no writer process, or none by that name: the pipeline's own
+        return False
     try:
         writerboot.prestart(db_url)
     except Exception:  # the pipeline starts its own at open and reports a failure there

@@ -49,7 +49,6 @@ if TYPE_CHECKING:
         content_hash,
         iso_china,
         iso_utc,
-        validate_record,
         version_record,
     )
     from pipelines.store.urls import (
@@ -59,6 +58,7 @@ if TYPE_CHECKING:
         shown_url,
         sqlite_file,
     )
+    from pipelines.store.validation import validate_record
     from pipelines.store.writer import RecordStore
     from pipelines.text import to_simplified
 
@@ -93,7 +93,7 @@ _HOMES: dict[str, str] = {
     "content_hash": "pipelines.store.transforms",
     "iso_china": "pipelines.store.transforms",
     "iso_utc": "pipelines.store.transforms",
-    "validate_record": "pipelines.store.transforms",
+    "validate_record": "pipelines.store.validation",
     "version_record": "pipelines.store.transforms",
     "default_db_url": "pipelines.store.urls",
     "normalize_url": "pipelines.store.urls",

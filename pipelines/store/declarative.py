@@ -5,7 +5,7 @@ timestamp column types, and the names of the objects the migrations create outsi
 Timestamps are stored in UTC and come back as timezone-aware datetimes on both engines
 (`UTCDateTime`). The tables themselves are `pipelines.store.models`, which re-exports what
 `migrations/env.py` needs from here (`Base`, `UTCDateTime`, `VIEWS`, `FTS_TABLE`). Imports
-nothing of the project, so the migrations may reach it.
+nothing of the project but `validation` (plain tuples), so the migrations may reach it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,13 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
+
+# The enumerations, each enforced by a CHECK constraint below, are declared in `validation`,
+# which the crawl process imports without SQLAlchemy.
+from pipelines.store.validation import ARTICLE_STATUSES as ARTICLE_STATUSES
+from pipelines.store.validation import ROLES as ROLES
+from pipelines.store.validation import SCRIPTS as SCRIPTS
+from pipelines.store.validation import WARC_TYPES as WARC_TYPES
 
 # Stable constraint names, so migrations can address them on every engine (SQLite batch mode
 # needs names to recreate a table) and autogenerate never sees spurious differences.
@@ -34,12 +41,6 @@ FTS_TABLE = "articles_fts"  # SQLite FTS5 (trigram) index over articles; absent 
 # the indexes the models cannot declare on both engines (NULLS LAST, an expression).
 BIGRAM_TABLE = "articles_fts_bigrams"
 SEARCH_INDEXES = ("ix_articles_search_order", "bigram_articles_simplified")
-
-# The enumerations, each enforced by a CHECK constraint.
-ROLES = ("host", "guest")  # interview_turns.role
-SCRIPTS = ("hans", "hant")  # articles.script, article_versions.script
-WARC_TYPES = ("response", "revisit")  # captures.warc_type
-ARTICLE_STATUSES = ("live", "gone", "moved")  # articles.status
 
 # Absent JSON is SQL NULL (not the JSON value `null`), so `WHERE extra IS NULL` means what it
 # says; PostgreSQL keeps `jsonb`, which compares, indexes and takes DISTINCT.

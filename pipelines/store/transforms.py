@@ -12,15 +12,14 @@ from pipelines.dates import CHINA, iso_china, parse_iso
 from pipelines.dates import utc_z_exact as iso_utc
 from pipelines.records import CaptureLocation, CrawlCapture
 from pipelines.store.models import (
-    ROLES,
-    SCRIPTS,
-    WARC_TYPES,
     Article,
     ArticleVersion,
     Capture,
     Interview,
 )
 from pipelines.store.paths import column_path_of
+from pipelines.store.validation import dicts as dicts
+from pipelines.store.validation import validate_record as validate_record
 from pipelines.text import normalize_text, to_simplified
 
 __all__ = [
@@ -96,35 +95,6 @@ def content_hash(record: dict) -> str:
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def validate_record(record: Any) -> None:
-    """Raise ValueError for an item the store cannot take (no URL, a capture without time)."""
-    if not isinstance(record, dict):
-        raise ValueError(f"record is not a dict: {type(record).__name__}")
-    url = record.get("url")
-    if not isinstance(url, str) or not url.strip():
-        raise ValueError("record has no url")
-    capture = record.get("capture")
-    if capture:  # an empty capture (WARC writing off) is no capture
-        if not isinstance(capture, dict):
-            raise ValueError(f"capture of {url} is not a dict")
-        if parse_iso(capture.get("fetched_at")) is None:
-            raise ValueError(f"capture of {url} has no valid fetched_at")
-        if capture.get("warc_type") not in (None, "", *WARC_TYPES):
-            raise ValueError(f"capture of {url} has warc_type {capture.get('warc_type')!r}")
-    # The enumerations the tables' CHECK constraints hold: refused here with a reason, not
-    # by the database in the middle of a batch.
-    script = record.get("script")
-    if script not in (None, "", *SCRIPTS):
-        raise ValueError(f"script of {url} is {script!r}, not one of {', '.join(SCRIPTS)}")
-    interview = record.get("interview")
-    turns = dicts(interview.get("turns")) if isinstance(interview, dict) else []
-    for turn in turns:
-        if turn.get("role") not in ROLES:
-            raise ValueError(
-                f"a turn of {url} has role {turn.get('role')!r}, not one of {', '.join(ROLES)}"
-            )
-
-
 def as_int(value: Any) -> int | None:
     """An int for an integer column; None when absent or not a number."""
     try:
@@ -196,11 +166,6 @@ def version_record(version: ArticleVersion, url: str) -> dict[str, Any]:
     if "fields_json" in extra:
         record.update(json.loads(extra["fields_json"]))
     return record
-
-
-def dicts(value: Any) -> list[dict]:
-    """The dicts of a list field (anything else in it, or a non-list, is ignored)."""
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def capture_row(capture: CrawlCapture, url: str, run_id: str | None) -> Capture:
