@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.dates import utc_now, utc_z
-from pipelines.store import sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -324,8 +323,14 @@ def lock_paths(archive_dir: str | os.PathLike[str], db_url: str | None) -> list[
     database (PostgreSQL) has no file to lock here; `crawler.dblock.DatabaseLock` locks it
     in the server.
     """
+    from pipelines.store import sqlite_file  # SQLAlchemy: only when a URL is given
+
+    return lock_paths_for_file(archive_dir, sqlite_file(db_url) if db_url else None)
+
+
+def lock_paths_for_file(archive_dir: str | os.PathLike[str], db_file: Path | None) -> list[Path]:
+    """`lock_paths`, given the SQLite database file (`pipelines.store.sqlite_file`) or None."""
     paths = [lock_path_for(archive_dir)]
-    db_file = sqlite_file(db_url)
     if db_file is not None:
         db_lock = _canonical(db_file.parent / f".{db_file.name}.dgarchive.lock")
         if db_lock not in paths:

@@ -20,9 +20,10 @@ from crawler.runlock import (
     RunLock,
     lock_path_for,
     lock_paths,
+    lock_paths_for_file,
     read_holder,
-    sqlite_file,
 )
+from pipelines.store import sqlite_file
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -213,6 +214,8 @@ def test_lock_paths(tmp_path):
     ]
     assert lock_paths(archive, "postgresql://postgres/dgarchive") == [archive / ".dgarchive.lock"]
     assert lock_paths(archive, None) == [archive / ".dgarchive.lock"]
+    for url in (f"sqlite:///{db}", "postgresql://postgres/dgarchive", None):
+        assert lock_paths_for_file(archive, sqlite_file(url)) == lock_paths(archive, url)
 
 
 def test_two_archives_sharing_one_sqlite_file_exclude_each_other(tmp_path):

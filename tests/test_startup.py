@@ -5,8 +5,12 @@ handler imported without `inspect.stack`. Each must answer as the slower way did
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import subprocess
 import sys
+import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -156,6 +160,7 @@ def test_a_crawl_refused_by_the_database_check_leaves_no_writer(sqlite_url, tmp_
         warmed.extend(writerboot._WARM)
 
     writerboot.warm = warm
+    alembic_level = logging.getLogger("alembic").level  # `main` quiets it, process-wide
     try:
         code = main(
             ["-q", "crawl", "--town", "houjie", "--site-root", "http://127.0.0.1:9/",
@@ -163,6 +168,7 @@ def test_a_crawl_refused_by_the_database_check_leaves_no_writer(sqlite_url, tmp_
         )  # fmt: skip
     finally:
         writerboot.warm = real_warm
+        logging.getLogger("alembic").setLevel(alembic_level)
     assert code == 5
     assert writerboot._PRESTARTED == {} and writerboot._WARM == []
     (executor,) = warmed  # it was started, then killed
@@ -196,6 +202,32 @@ def test_prestart_takes_the_warm_writer(sqlite_url):
         engine.dispose()
 
 
+def test_the_warm_writer_is_forked_only_while_no_other_thread_runs():
+    """A fork would copy other threads' locks in whatever state they are; with a thread
+    running, the warm writer is spawned, and it works either way."""
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        writerboot.warm()
+        (spawned,) = writerboot._WARM
+        assert spawned._mp_context.get_start_method() == "spawn"
+        assert spawned.submit(writerboot.call, "writer_check", "sqlite://").result() is None
+    finally:
+        writerboot.discard()
+        release.set()
+        other.join()
+    if threading.active_count() > 1:
+        pytest.skip("another thread runs in this test process")
+    writerboot.warm()
+    try:
+        (forked,) = writerboot._WARM
+        assert forked._mp_context.get_start_method() == "fork"
+        assert forked.submit(writerboot.call, "writer_check", "sqlite://").result() is None
+    finally:
+        writerboot.discard()
+
+
 def test_a_warm_writer_nobody_took_is_killed(sqlite_url):
     writerboot.warm()
     (executor,) = writerboot._WARM
@@ -208,10 +240,10 @@ def test_a_warm_writer_nobody_took_is_killed(sqlite_url):
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
 
 
-def test_the_crawl_process_validates_and_reads_known_urls_without_the_orm(sqlite_url):
-    """What the crawl process does with the store before its first request (the pipeline's
-    imports, `validate_record`, the known URLs of an incremental crawl) needs no ORM: the
-    writer process imports it."""
+def test_the_crawl_process_checks_validates_and_reads_known_urls_without_sqlalchemy(sqlite_url):
+    """What the crawl process does with an SQLite store before its first request (the
+    database check, the pipeline's imports, `validate_record`, the known URLs of an
+    incremental crawl) its writer process does for it: no SQLAlchemy in the crawl's."""
     db.upgrade(sqlite_url)
     engine = db.make_engine(sqlite_url)
     try:
@@ -220,17 +252,68 @@ def test_the_crawl_process_validates_and_reads_known_urls_without_the_orm(sqlite
         engine.dispose()
     probe = f"""
 import sys
+from pipelines import writerboot
+writerboot.warm()
+print(writerboot._WARM[0]._mp_context.get_start_method())
+from crawler.cli.crawl import _check_database
+from crawler.spiders.revisits import load_known
 from pipelines.database import DatabasePipeline
 from pipelines.store import validate_record
-from crawler.spiders.revisits import load_known
+print(_check_database({sqlite_url!r}))
+writerboot.prestart({sqlite_url!r})
 validate_record({_record()!r})
 print(sorted(load_known({sqlite_url!r}, captures=False)))
-print(sorted(m for m in sys.modules if m.startswith(("sqlalchemy.orm", "pipelines.store.models"))))
+print(sorted(load_known({sqlite_url!r}, captures=True)))
+print(sorted(m for m in sys.modules if m.startswith("sqlalchemy")))
+writerboot.discard()
 """
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.splitlines()
-    assert out == [repr([_record()["url"]]), "[]"]
+    url = _record()["url"]
+    assert out == ["fork", str(db.sqlite_file(sqlite_url)), repr([url]), repr([url]), "[]"]
+
+
+def test_known_urls_are_the_same_from_the_writer_process_and_in_this_one(sqlite_url):
+    from crawler.spiders.revisits import load_known
+
+    db.upgrade(sqlite_url)
+    engine = db.make_engine(sqlite_url)
+    try:
+        db.RecordStore(engine).save([_record()])
+        here = db.RecordStore(engine).known_articles()
+    finally:
+        engine.dispose()
+    assert load_known(sqlite_url, captures=True) == here  # no writer: in this process
+    assert load_known(sqlite_url, captures=False) == set(here)
+    writerboot.prestart(sqlite_url)
+    try:
+        assert load_known(sqlite_url, captures=True) == here
+        assert load_known(sqlite_url, captures=False) == set(here)
+    finally:
+        writerboot.discard()
+
+
+def test_the_database_check_falls_back_to_this_process_if_the_warm_writer_died(tmp_path):
+    from crawler.cli.crawl import _check_database
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    writerboot.warm()
+    (executor,) = writerboot._WARM
+    for process in list(executor._processes.values()):
+        process.kill()
+        process.join()
+    try:
+        assert _check_database(url) == tmp_path / "db.sqlite"
+        assert writerboot._WARM == []
+        newer = tmp_path / "newer.sqlite"
+        db.upgrade(f"sqlite:///{newer}")
+        with closing(sqlite3.connect(newer)) as conn, conn:
+            conn.execute("UPDATE alembic_version SET version_num = 'f00dfacade99'")
+        with pytest.raises(db.SchemaTooNewError):
+            _check_database(f"sqlite:///{newer}")  # no writer: here
+    finally:
+        writerboot.discard()
 
 
 # -- Scrapy's HTTP handler --------------------------------------------------------------------

@@ -170,6 +170,9 @@ def _run(args: argparse.Namespace, settings: Any = None) -> int:
     frontier = None
     if args.frontier or settings.get("DISTRIBUTED_FRONTIER"):
         from crawler.distributed.worker import FrontierError, FrontierHeld, start_worker
+        from pipelines import writerboot
+
+        writerboot.discard()  # a worker's pipeline starts its own writer (for its worker id)
 
         url = args.frontier or settings.get("DISTRIBUTED_FRONTIER")
         try:
@@ -182,24 +185,25 @@ def _run(args: argparse.Namespace, settings: Any = None) -> int:
             return ExitCode.DATABASE_UNREACHABLE
         run_id = settings.get("CRAWL_RUN_ID")
 
-    from pipelines.store import check_database
-
+    db_file: Path | None = None  # the SQLite file of the database, locked beside
     if settings.getbool("DB_ENABLED"):
         if frontier is not None:  # one worker at a time creates or upgrades the schema
             from crawler.distributed.worker import prepare_database
+            from pipelines.store import sqlite_file
 
             prepare_database(frontier, db_url)
+            db_file = sqlite_file(db_url)
         else:
-            check_database(db_url)
+            db_file = _check_database(db_url)
 
     from crawler.dblock import DatabaseLock
-    from crawler.runlock import LockHeldError, RunLock, lock_paths
+    from crawler.runlock import LockHeldError, RunLock, lock_paths_for_file
 
     shared = frontier is not None  # workers of one run share the locks (docs/operations.md)
     with ExitStack() as stack:
         try:
             use_db = settings.getbool("DB_ENABLED")
-            for path in lock_paths(archive, db_url if use_db else None):
+            for path in lock_paths_for_file(archive, db_file):
                 stack.enter_context(RunLock(path, run_id=run_id, argv=sys.argv, shared=shared))
             if use_db and DatabaseLock.applies_to(db_url):
                 stack.enter_context(DatabaseLock(db_url, run_id=run_id, shared=shared))
@@ -212,6 +216,39 @@ def _run(args: argparse.Namespace, settings: Any = None) -> int:
         if settings.getbool("ARCHIVE_INDEX", True):  # still under the lock: one indexer at a time
             _index_archive(archive, settings.getint("INDEX_ZIPNUM_THRESHOLD", 0))
         return code
+
+
+def _check_database(db_url: str) -> Path | None:
+    """The database's pre-flight check (`check_database`: the URL, the server, the schema's
+    revision, a write probe), before the locks; the SQLite file to lock beside, if any.
+    In the writer process `run` warmed, when there is one: this process loads the crawl's
+    modules meanwhile, and on SQLite never imports SQLAlchemy (docs/architecture.md,
+    "Start-up"). Raises the same `DatabaseError`s."""
+    from concurrent.futures import BrokenExecutor
+
+    from pipelines import writerboot
+
+    pending = writerboot.ask_warm("writer_check", db_url)
+    if pending is not None:
+        _load_crawl_modules()
+        try:
+            path = pending.result()
+            return None if path is None else Path(path)
+        except BrokenExecutor:  # the warm writer died: check here, and start another later
+            log.debug("the warm writer process died before its database check")
+            writerboot.discard()
+    from pipelines.store import check_database, sqlite_file
+
+    check_database(db_url)
+    return sqlite_file(db_url)
+
+
+def _load_crawl_modules() -> None:
+    """What `_run_spider` imports first (Scrapy's engine and HTTP handler, the spider)."""
+    _import_http_handler()
+    import scrapy.crawler  # noqa: F401
+
+    import crawler.spiders.town_news  # noqa: F401
 
 
 def _prestart_writer(settings: Any, db_url: str) -> bool:

@@ -246,15 +246,13 @@ class LeasedDatabasePipeline(DatabasePipeline):
                 frontier.release(lease)  # --no-db: nothing to wait for
         return await super().process_item(item)
 
-    async def _in_worker(self, fn: Any, *args: Any) -> Any:
-        from pipelines.store.writerprocess import writer_finish, writer_open
-
+    async def _in_worker(self, name: str, *args: Any) -> Any:
         frontier = self.frontier
-        if fn is writer_open and frontier is not None:
+        if name == "writer_open" and frontier is not None:
             # Registered in the run's row as running until it ends (pipelines/store/runs.py).
             token, db_url, run_id, run_args, towns = args
             args = (token, db_url, run_id, run_args, towns, frontier.worker_id)
-        elif fn is writer_finish and frontier is not None:
+        elif name == "writer_finish" and frontier is not None:
             # The run's row sums every worker's counters rather than keeping the last one
             # to finish; the workers gone without ending (killed) are marked lost there.
             token, run_id, status, counters = args
@@ -267,7 +265,7 @@ class LeasedDatabasePipeline(DatabasePipeline):
                 gone = []
             counters = {**counters, "worker_id": frontier.worker_id, "lost_workers": gone}
             args = (token, run_id, status, counters)
-        return await super()._in_worker(fn, *args)
+        return await super()._in_worker(name, *args)
 
     @staticmethod
     async def _peers_settled(frontier: Frontier) -> None:

@@ -88,26 +88,13 @@ class RevisitMixin:
 
 
 def load_known(db_url: str | None, *, captures: bool = True) -> dict[str, dict] | set[str]:
-    """Stored articles and their last capture, for the incremental crawl.
-
-    `captures=False` (no revisits asked for): only the set of their URLs. The crawl then
-    only asks whether a URL is known, and a dict of capture details per article costs
-    about 1.5 KB each, 75 MB for 50,000 articles, held for the whole run."""
+    """Stored articles and their last capture, for the incremental crawl (or, with
+    `captures=False`, when no revisits are asked for, only the set of their URLs):
+    `pipelines.store.writerprocess.writer_known`, read by the crawl's writer process when
+    it has one, so that this process needs no SQLAlchemy (docs/architecture.md,
+    "Start-up")."""
     if not db_url:
         return {} if captures else set()
-    from pipelines.store import make_engine, schema_state
+    from pipelines import writerboot
 
-    engine = make_engine(db_url)
-    try:
-        if schema_state(engine) == "empty":
-            return {} if captures else set()
-        if not captures:
-            # Plain SQL: the ORM's import costs the crawl's start-up about 0.15 CPU-s, before
-            # its first request (docs/architecture.md, "Start-up").
-            with engine.connect() as conn:
-                return set(conn.exec_driver_sql("SELECT url FROM articles").scalars())
-        from pipelines.store import RecordStore
-
-        return RecordStore(engine).known_articles()
-    finally:
-        engine.dispose()
+    return writerboot.ask(db_url, "writer_known", db_url, captures)

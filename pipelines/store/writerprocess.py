@@ -14,12 +14,15 @@ from pipelines.store.engine import make_engine
 from pipelines.store.errors import DatabaseError
 from pipelines.store.failures import translate_error
 from pipelines.store.labels import TownLike
-from pipelines.store.schema import ensure_schema
+from pipelines.store.schema import check_database, ensure_schema, schema_state
+from pipelines.store.urls import sqlite_file
 from pipelines.store.writer import RecordStore
 
 __all__ = [
     "STORE_ERRORS",
+    "writer_check",
     "writer_finish",
+    "writer_known",
     "writer_open",
     "writer_prepare",
     "writer_save",
@@ -35,6 +38,37 @@ STORE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, OSError
 # A failed `writer_prepare`, by database URL: `writer_open` raises it instead of trying again
 # (a locked database would otherwise make the crawl wait out its busy timeout twice).
 _PREPARE_FAILED: dict[str, BaseException] = {}
+
+
+def writer_check(db_url: str) -> str | None:
+    """The crawl's pre-flight `check_database`, before its locks, and the SQLite file it
+    locks beside (`sqlite_file`, None for a server database): run here, in the writer
+    process `pipelines.writerboot.warm` started, the crawl process needs no SQLAlchemy."""
+    try:
+        check_database(db_url)
+    except STORE_ERRORS as exc:
+        raise translate_error(exc, db_url) from None
+    path = sqlite_file(db_url)
+    return None if path is None else str(path)
+
+
+def writer_known(db_url: str, captures: bool = True) -> dict[str, dict] | set[str]:
+    """The stored articles, for the incremental crawl: with `captures`, each with its last
+    capture (`RecordStore.known_articles`); without, only the set of their URLs, all the
+    crawl asks then (a dict of captures costs about 1.5 KB an article, held for the whole
+    run). Empty for a database with no schema yet."""
+    engine = make_engine(db_url)
+    try:
+        if schema_state(engine) == "empty":
+            return {} if captures else set()
+        if captures:
+            return RecordStore(engine).known_articles()
+        with engine.connect() as conn:
+            return set(conn.exec_driver_sql("SELECT url FROM articles").scalars())
+    except STORE_ERRORS as exc:
+        raise translate_error(exc, db_url) from None
+    finally:
+        engine.dispose()
 
 
 def writer_prepare(db_url: str) -> None:
