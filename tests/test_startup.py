@@ -104,20 +104,27 @@ def test_a_failed_prepare_is_what_writer_open_raises(tmp_path):
     assert url not in wp._PREPARE_FAILED  # raised once, not kept
 
 
-def test_the_pipeline_takes_the_prestarted_writer(sqlite_url):
-    writerboot.prestart(sqlite_url)
-    prestarted = writerboot._PRESTARTED[sqlite_url]
-    pipeline = DatabasePipeline(sqlite_url, batch_size=10, run_id="run-early")
+def _store_one_record(db_url: str, run_id: str) -> object:
+    """A `DatabasePipeline` run that stores one record; the writer executor it used."""
+    pipeline = DatabasePipeline(db_url, batch_size=10, run_id=run_id)
+    used = []
 
     async def crawl():
         await pipeline.open_spider()
-        assert pipeline._executor is prestarted
+        used.append(pipeline._executor)
         await pipeline.process_item(_record())
         await pipeline.close_spider()
         await pipeline.spider_closed(reason="finished")
 
+    asyncio.run(crawl())
+    return used[0]
+
+
+def test_the_pipeline_takes_the_prestarted_writer(sqlite_url):
+    writerboot.prestart(sqlite_url)
+    prestarted = writerboot._PRESTARTED[sqlite_url]
     try:
-        asyncio.run(crawl())
+        assert _store_one_record(sqlite_url, "run-early") is prestarted
     finally:
         writerboot.discard()
     assert writerboot.take(sqlite_url) is None
@@ -183,16 +190,7 @@ def test_prestart_takes_the_warm_writer(sqlite_url):
     try:
         writerboot.prestart(sqlite_url)
         assert writerboot._PRESTARTED[sqlite_url] is warm and writerboot._WARM == []
-        pipeline = DatabasePipeline(sqlite_url, batch_size=10, run_id="run-warm")
-
-        async def crawl():
-            await pipeline.open_spider()
-            assert pipeline._executor is warm
-            await pipeline.process_item(_record())
-            await pipeline.close_spider()
-            await pipeline.spider_closed(reason="finished")
-
-        asyncio.run(crawl())
+        assert _store_one_record(sqlite_url, "run-warm") is warm
     finally:
         writerboot.discard()
     engine = db.make_engine(sqlite_url)
