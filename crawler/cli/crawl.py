@@ -210,8 +210,12 @@ def _run(args: argparse.Namespace, settings: Any = None) -> int:
         except LockHeldError as exc:
             print(f"dgarchive: error: {exc}", file=sys.stderr)
             return ExitCode.LOCK_HELD
-        if frontier is None:
-            _prestart_writer(settings, db_url)
+        if frontier is None and _prestart_writer(settings, db_url):
+            from pipelines import writerboot
+
+            # Before the locks are released, if the crawl ends before its pipeline opens:
+            # the writer may still be bringing the schema to head.
+            stack.callback(writerboot.discard)
         code = _run_spider(settings, args, site_root, frontier)
         if settings.getbool("ARCHIVE_INDEX", True):  # still under the lock: one indexer at a time
             _index_archive(archive, settings.getint("INDEX_ZIPNUM_THRESHOLD", 0))
