@@ -90,11 +90,14 @@ class RevisitMixin:
 def load_known(db_url: str | None, *, captures: bool = True) -> dict[str, dict] | set[str]:
     """Stored articles and their last capture, for the incremental crawl (or, with
     `captures=False`, when no revisits are asked for, only the set of their URLs):
-    `pipelines.store.writerprocess.writer_known`, read by the crawl's writer process when
-    it has one, so that this process needs no SQLAlchemy (docs/architecture.md,
-    "Start-up")."""
+    `pipelines.store.writerprocess.writer_known`. The set of URLs is read by the crawl's
+    writer process when it has one, so that this process needs no SQLAlchemy
+    (docs/architecture.md, "Start-up"); the captures are read here, where they are held for
+    the whole run (about 1.5 KB an article), rather than pickled across from the writer."""
     if not db_url:
         return {} if captures else set()
     from pipelines import writerboot
 
-    return writerboot.ask(db_url, "writer_known", db_url, captures)
+    if captures:
+        return writerboot.call("writer_known", db_url, True)
+    return writerboot.ask(db_url, "writer_known", db_url, False)
