@@ -149,7 +149,7 @@ def test_an_untaken_writer_is_stopped(sqlite_url):
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
 
 
-def test_a_crawl_refused_by_the_database_check_leaves_no_writer(sqlite_url, tmp_path):
+def test_a_crawl_refused_by_the_database_check_leaves_no_writer(sqlite_url, tmp_path, monkeypatch):
     """The writer warmed at the start is given no database when a check before the locks
     fails: the error is the one line it always was, and no writer process is left."""
     from crawler.cli import main
@@ -166,7 +166,7 @@ def test_a_crawl_refused_by_the_database_check_leaves_no_writer(sqlite_url, tmp_
         real_warm()
         warmed.extend(writerboot._WARM)
 
-    writerboot.warm = warm
+    monkeypatch.setattr(writerboot, "warm", warm)
     alembic_level = logging.getLogger("alembic").level  # `main` quiets it, process-wide
     try:
         code = main(
@@ -174,7 +174,6 @@ def test_a_crawl_refused_by_the_database_check_leaves_no_writer(sqlite_url, tmp_
              "--archive", str(tmp_path / "a"), "--db", sqlite_url]
         )  # fmt: skip
     finally:
-        writerboot.warm = real_warm
         logging.getLogger("alembic").setLevel(alembic_level)
     assert code == 5
     assert writerboot._PRESTARTED == {} and writerboot._WARM == []

@@ -236,8 +236,7 @@ def _check_database(db_url: str) -> Path | None:
     if pending is not None:
         _load_crawl_modules()
         try:
-            path = pending.result()
-            return None if path is None else Path(path)
+            return pending.result()
         except BrokenExecutor:  # the warm writer died: check here, and start another later
             log.debug("the warm writer process died before its database check")
             writerboot.discard()

@@ -7,13 +7,16 @@ Module-level functions, so that a `spawn` process can run them (pickled by name)
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
 
 from pipelines.store.engine import make_engine
 from pipelines.store.errors import DatabaseError
 from pipelines.store.failures import translate_error
 from pipelines.store.labels import TownLike
+from pipelines.store.models import Article
 from pipelines.store.schema import check_database, ensure_schema, schema_state
 from pipelines.store.urls import sqlite_file
 from pipelines.store.writer import RecordStore
@@ -40,7 +43,7 @@ STORE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, OSError
 _PREPARE_FAILED: dict[str, BaseException] = {}
 
 
-def writer_check(db_url: str) -> str | None:
+def writer_check(db_url: str) -> Path | None:
     """The crawl's pre-flight `check_database`, before its locks, and the SQLite file it
     locks beside (`sqlite_file`, None for a server database): run here, in the writer
     process `pipelines.writerboot.warm` started, the crawl process needs no SQLAlchemy."""
@@ -48,8 +51,7 @@ def writer_check(db_url: str) -> str | None:
         check_database(db_url)
     except STORE_ERRORS as exc:
         raise translate_error(exc, db_url) from None
-    path = sqlite_file(db_url)
-    return None if path is None else str(path)
+    return sqlite_file(db_url)
 
 
 def writer_known(db_url: str, captures: bool = True) -> dict[str, dict] | set[str]:
@@ -64,7 +66,7 @@ def writer_known(db_url: str, captures: bool = True) -> dict[str, dict] | set[st
         if captures:
             return RecordStore(engine).known_articles()
         with engine.connect() as conn:
-            return set(conn.exec_driver_sql("SELECT url FROM articles").scalars())
+            return set(conn.scalars(select(Article.url)))
     except STORE_ERRORS as exc:
         raise translate_error(exc, db_url) from None
     finally:
