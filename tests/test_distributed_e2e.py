@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -199,7 +200,10 @@ def test_three_workers_one_killed_lose_nothing_and_match_a_single_crawl(
     opened = [p.name for p in (tmp_path / "archive").iterdir() if p.name.endswith(".open")]
     assert len(opened) <= 1, opened
     names = {p.name for p in files}
-    assert len({n.split("-20")[0] for n in names}) >= 2  # worker ids in the names
+    # `{prefix}-{worker id}-{17-digit UTC stamp}-{serial}-{host}`: a worker id holds a pid,
+    # which may itself begin with "20", so the stamp is found by its shape, not by "-20".
+    prefixes = {re.match(r"(.+)-\d{17}-\d{5}-", n).group(1) for n in names}
+    assert len(prefixes) >= 2, prefixes  # worker ids in the names
     check = subprocess.run(
         [sys.executable, "-m", "warcio.cli", "check", *map(str, files)],
         capture_output=True, text=True, cwd=REPO, env=_env(),
