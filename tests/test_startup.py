@@ -374,3 +374,24 @@ def test_the_writer_is_started_early_only_for_the_database_pipeline(overrides, s
             assert warm._processes is None
     finally:
         writerboot.discard()
+
+
+def test_the_console_entry_returns_mains_code_with_the_imports_frozen(tmp_path):
+    """`console()` (the `dgarchive` script, `python -m crawler.cli`) is `main()`, then
+    `gc.freeze()`: the interpreter's exit need not walk what the command imported
+    (bench/bench_reindex.py measures the exit it saves). `main()` itself freezes nothing,
+    as tests call it in their own process."""
+    db_url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    probe = f"""
+import gc, sys
+from crawler.cli import console, main
+sys.argv = ["dgarchive", "db", "upgrade", "--db", {db_url!r}]
+print(main(), gc.get_freeze_count())
+sys.argv = ["dgarchive", "db", "upgrade", "--db", "nosuch://x"]
+print(console(), gc.get_freeze_count() > 10000)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["0 0", "2 True"]
+    assert (tmp_path / "db.sqlite").is_file()
