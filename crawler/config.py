@@ -12,8 +12,6 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from w3lib.url import safe_url_string
-
 CANONICAL_ROOT = "https://www.dg.gov.cn/"
 CANONICAL_HOSTS = frozenset({"www.dg.gov.cn", "dg.gov.cn"})
 
@@ -166,6 +164,11 @@ def normalize_url(url: str) -> str:
     unreserved characters decoded, so `%2e%2e` is `..`), dot segments removed, scheme and
     host lower-cased, the default port and the fragment dropped. The query is kept as is
     (its order can matter to the server)."""
+    # Imported here: w3lib.url brings urllib.request, http.client, email and ssl (35 ms),
+    # which every command importing this module paid before it did anything, and `reindex`
+    # before it started its reader process (the one process here that normalises URLs).
+    from w3lib.url import safe_url_string
+
     p = urlsplit(safe_url_string(url.strip()))
     scheme = p.scheme.lower()
     path = remove_dot_segments(_ESCAPE.sub(_unescape_unreserved, p.path))

@@ -395,3 +395,20 @@ print(console(), gc.get_freeze_count() > 10000)
     ).stdout.splitlines()
     assert out == ["0 0", "2 True"]
     assert (tmp_path / "db.sqlite").is_file()
+
+
+def test_the_reindex_command_forks_its_reader_before_importing_w3lib():
+    """Everything `dgarchive reindex` imports before it forks its reader process is serial
+    time; w3lib.url (with urllib.request, http.client, email and ssl) is needed only by the
+    reader's URL normalisation, so it is imported there, at the first URL."""
+    probe = """
+import sys
+import crawler.cli, crawler.logs, crawler.reindexing
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("w3lib", "ssl", "email")))
+from crawler.config import normalize_url
+print(normalize_url("HTTP://www.dg.gov.cn:80/a/%7Eb/../c.html#x"), "w3lib.url" in sys.modules)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["[]", "http://www.dg.gov.cn/a/c.html True"]
