@@ -139,3 +139,70 @@ def test_postgres_trigram_index_serves_chinese_substring_search(store, migrated_
             ).scalars()
         )
     assert "trgm_articles_text_simplified" in plan
+
+
+def _fts_rows(conn, match: str) -> set[int]:
+    q = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q")
+    return set(conn.execute(q, {"q": match}).scalars())
+
+
+def _search_objects(engine) -> list[tuple]:
+    """The trigram index's entries in `sqlite_master` (the table, its view, its triggers; the
+    objects migration 0004 changes)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT type, name, sql FROM sqlite_master WHERE name LIKE 'articles_fts%' "
+                 "AND name NOT LIKE 'articles_fts_bigrams%' ORDER BY type, name")
+        ).all()  # fmt: skip
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_trigram_index_holds_an_original_only_where_it_differs(store, migrated_engine):
+    """Migration 0004: an original title or text equal to its simplified copy is indexed
+    once (as the copy). A MATCH over every column finds what it found before; a MATCH
+    restricted to `title` finds only the page whose title differs from its copy."""
+    from pipelines.store import trigrams
+    from tests.conftest_db import interview_record, plain_record
+
+    store.save([plain_record(1), interview_record()], None)
+    with migrated_engine.connect() as conn:
+        ids = dict(conn.execute(text("SELECT script, id FROM articles")).all())
+        plain, trad = ids["hans"], ids["hant"]
+        assert _fts_rows(conn, '"厚街镇新闻第"') == {plain}  # the simplified title
+        assert _fts_rows(conn, '"厚街鎮黨委"') == {trad}  # the traditional original
+        assert _fts_rows(conn, '"厚街镇党委"') == {trad}  # its simplified copy
+        assert _fts_rows(conn, '{title} : "厚街镇新闻第"') == set()
+        assert _fts_rows(conn, '{title_simplified} : "厚街镇新闻第"') == {plain}
+        assert _fts_rows(conn, '{title} : "厚街鎮黨委"') == {trad}
+        source = dict(conn.execute(text("SELECT id, title FROM articles_fts_source")).all())
+        assert source[plain] is None and source[trad].startswith("兩會會客廳")
+        conn.execute(text("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')"))
+        # The batch writer's trigger is the migration's: bulk inserts index as it does.
+        found = conn.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = :n"),
+            {"n": trigrams.TRIGRAM_INSERT_TRIGGER},
+        ).scalar()
+        assert found == trigrams.TRIGGER_SQL
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_downgrade_from_0004_gives_back_the_four_column_index(
+    store, migrated_engine, tmp_path
+):
+    from tests.conftest_db import plain_record
+
+    store.save([plain_record(1)], None)
+    db.downgrade(migrated_engine, "0003")
+    at_0003 = db.make_engine(f"sqlite:///{tmp_path / 'at0003.sqlite'}")
+    try:
+        db.upgrade(at_0003, "0003")
+        assert _search_objects(migrated_engine) == _search_objects(at_0003)
+    finally:
+        at_0003.dispose()
+    with migrated_engine.connect() as conn:
+        assert len(_fts_rows(conn, '{title} : "厚街镇新闻第"')) == 1
+        conn.execute(text("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')"))
+    db.upgrade(migrated_engine)
+    with migrated_engine.connect() as conn:
+        assert _fts_rows(conn, '{title} : "厚街镇新闻第"') == set()
+        assert len(_fts_rows(conn, '"厚街镇新闻第"')) == 1

@@ -1,12 +1,14 @@
-"""The SQLite trigram search index (`articles_fts`, migration 0001) filled once per batch of
-new articles by `pipelines.store.bulk`, instead of row by row by its insert trigger.
+"""The SQLite trigram search index (`articles_fts`, migrations 0001 and 0004) filled once per
+batch of new articles by `pipelines.store.bulk`, instead of row by row by its insert trigger.
 
 Within the batch's transaction `WriterTrigrams` drops the insert trigger `articles_fts_ai`,
 lets the batch's article rows be inserted, indexes them with one `INSERT ... SELECT` over
-their ids, and creates the trigger again from its own stored SQL: no other connection ever
-sees the database without it, and every other write (updates, deletes, the crawl's writer)
-goes through the triggers as before. The index gets the same rows with the same values
-either way, so search answers the same (tests/test_store_bulk.py, tests/test_search.py).
+their ids from the index's content view (`articles_fts_source`: an original title or text
+only where it differs from its simplified copy), and creates the trigger again from its own
+stored SQL: no other connection ever sees the database without it, and every other write
+(updates, deletes, the crawl's writer) goes through the triggers as before. The index gets
+the same rows with the same values either way, so search answers the same
+(tests/test_store_bulk.py, tests/test_search.py).
 """
 
 from __future__ import annotations
@@ -17,17 +19,20 @@ from sqlalchemy.orm import Session
 from pipelines.store.bigrams import sqlite_trigger_sql
 from pipelines.store.declarative import FTS_TABLE
 
-__all__ = ["TRIGRAM_INSERT_TRIGGER", "WriterTrigrams"]
+__all__ = ["SOURCE_VIEW", "TRIGGER_SQL", "TRIGRAM_INSERT_TRIGGER", "WriterTrigrams"]
 
 TRIGRAM_INSERT_TRIGGER = FTS_TABLE + "_ai"
-# The indexed columns and the trigger's SQL as migrations 0001 and 0002 create it; a trigger
-# with any other SQL is left to do its own work.
+SOURCE_VIEW = FTS_TABLE + "_source"
+# The indexed columns and the trigger's SQL as migration 0004 creates it; a trigger with any
+# other SQL is left to do its own work (tests/test_migrations.py holds the two equal).
 _COLUMNS = ("title", "text", "title_simplified", "text_simplified")
 _COLS = ", ".join(_COLUMNS)
 TRIGGER_SQL = (
     f"CREATE TRIGGER {TRIGRAM_INSERT_TRIGGER} AFTER INSERT ON articles BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, {_COLS}) VALUES "
-    f"(new.id, {', '.join('new.' + c for c in _COLUMNS)}); END"
+    f"INSERT INTO {FTS_TABLE}(rowid, {_COLS}) VALUES (new.id, "
+    "CASE WHEN new.title IS NOT new.title_simplified THEN new.title END, "
+    "CASE WHEN new.text IS NOT new.text_simplified THEN new.text END, "
+    "new.title_simplified, new.text_simplified); END"
 )
 
 
@@ -54,7 +59,7 @@ class WriterTrigrams:
             return
         self.session.execute(
             text(
-                f"INSERT INTO {FTS_TABLE}(rowid, {_COLS}) SELECT id, {_COLS} FROM articles "
+                f"INSERT INTO {FTS_TABLE}(rowid, {_COLS}) SELECT id, {_COLS} FROM {SOURCE_VIEW} "
                 "WHERE id BETWEEN :first AND :last ORDER BY id"
             ),
             {"first": first_id, "last": last_id},
