@@ -412,3 +412,21 @@ print(normalize_url("HTTP://www.dg.gov.cn:80/a/%7Eb/../c.html#x"), "w3lib.url" i
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert out == ["[]", "http://www.dg.gov.cn/a/c.html True"]
+
+
+def test_an_sqlite_store_does_not_import_the_postgresql_dialect(sqlite_url):
+    """`JSONValue` is `jsonb` on PostgreSQL without the models importing that dialect (47 ms,
+    asyncpg's support among it) in every SQLite writer and `reindex`
+    (tests/test_schema_doc.py checks the columns are jsonb on a real PostgreSQL)."""
+    probe = f"""
+import sys
+from pipelines import store
+engine = store.make_engine({sqlite_url!r})
+store.ensure_schema(engine)  # a new database: the snapshot, as reindex and a crawl make it
+store.RecordStore(engine).save([{_record()!r}])
+print(sorted(m for m in sys.modules if "postgresql" in m or "psycopg" in m))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["[]"]

@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import JSON, DateTime, Dialect, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeEngine
 
 # The enumerations, each enforced by a CHECK constraint below, are declared in `validation`,
 # which the crawl process imports without SQLAlchemy.
@@ -42,9 +42,29 @@ FTS_TABLE = "articles_fts"  # SQLite FTS5 (trigram) index over articles; absent 
 BIGRAM_TABLE = "articles_fts_bigrams"
 SEARCH_INDEXES = ("ix_articles_search_order", "bigram_articles_simplified")
 
+
+class JSONOrJSONB(TypeDecorator[Any]):
+    """JSON; `jsonb` on PostgreSQL. What `JSON().with_variant(JSONB(), "postgresql")` is,
+    but the PostgreSQL dialect (47 ms of imports, its asyncpg support among them) is imported
+    only by a process that connects to PostgreSQL, not by every SQLite writer and `reindex`."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(none_as_null=True)
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB(none_as_null=True))
+        return dialect.type_descriptor(JSON(none_as_null=True))
+
+
 # Absent JSON is SQL NULL (not the JSON value `null`), so `WHERE extra IS NULL` means what it
 # says; PostgreSQL keeps `jsonb`, which compares, indexes and takes DISTINCT.
-JSONValue = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+JSONValue = JSONOrJSONB()
 
 
 def one_of(column: str, values: tuple[str, ...]) -> str:

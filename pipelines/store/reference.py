@@ -21,7 +21,7 @@ END = "<!-- end of column reference -->"
 
 def _type(column: Column) -> str:
     name = type(column.type).__name__
-    kind = {"UTCDateTime": "timestamp (UTC)", "JSON": "JSON (jsonb on PostgreSQL)"}.get(
+    kind = {"UTCDateTime": "timestamp (UTC)", "JSONOrJSONB": "JSON (jsonb on PostgreSQL)"}.get(
         name, str(column.type).lower()
     )
     return kind + ("" if column.nullable else ", not null")
