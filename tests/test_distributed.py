@@ -336,3 +336,51 @@ def test_a_record_hands_the_lease_to_the_database_pipeline_not_to_its_requests(r
     a.parents.queued(requisite.meta[PARENT], ok=True)
     assert a.in_flight() == 1  # the pipeline drops it once the record is committed
     assert a.awaiting_store[record["url"]] == lease
+
+
+def _leasing_scheduler(frontier):
+    """A worker's LeasingScheduler on the run's real queue and duplicate filter in Redis,
+    with the keys `configure()` gives it."""
+    from scrapy import Spider
+    from scrapy_redis.dupefilter import RFPDupeFilter
+
+    from crawler.distributed.components import LeasingScheduler
+
+    scheduler = LeasingScheduler(
+        frontier.redis,
+        persist=True,
+        queue_key=frontier.key("queue"),
+        queue_cls="scrapy_redis.queue.PriorityQueue",
+        dupefilter=RFPDupeFilter(frontier.redis, key=frontier.key("dupefilter")),
+    )
+    scheduler.frontier = frontier
+    scheduler.stats = None
+    scheduler.open(Spider("t"))
+    return scheduler
+
+
+def test_a_request_is_marked_seen_only_together_with_its_queueing(redis_url):
+    """The duplicate filter's mark and the queue's entry are one step in Redis. When they
+    were two, a worker killed between them (here: the push failing after the mark) left the
+    request seen, so filtered wherever it was yielded again, and never queued: an article of
+    a list page fetched again after its worker died was never fetched."""
+    from scrapy.http import Request
+
+    a = worker(redis_url)
+    scheduler = _leasing_scheduler(a)
+    request = Request("http://x/houjie/cjjs/tshj/content/post_1.html")
+
+    def killed(_request):
+        raise SystemExit("killed")
+
+    scheduler.queue.push = killed  # the worker dies at scrapy-redis's push
+    try:
+        scheduler.enqueue_request(request)
+    except SystemExit:
+        pass
+    marked = a.redis.sismember(a.key("dupefilter"), scheduler.df.request_fingerprint(request))
+    assert not marked or a.queued() == 1  # never seen without being queued
+    again = _leasing_scheduler(a)  # another worker meets the request again
+    again.enqueue_request(Request(request.url))
+    assert a.queued() == 1  # queued once, by whichever got it first
+    assert again.enqueue_request(Request(request.url)) is False  # and filtered after that

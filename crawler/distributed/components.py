@@ -101,14 +101,20 @@ class LeasingScheduler(Scheduler):
         request.meta.pop(SLOT, None)
         queued = False
         try:
-            # scrapy-redis's enqueue_request, without its deprecated stats argument.
-            if not request.dont_filter and self.df.request_seen(request):
+            # scrapy-redis's enqueue_request, without its deprecated stats argument, and
+            # with the duplicate check and the push one step in Redis (Frontier.push_unseen).
+            if request.dont_filter:
+                self.queue.push(request)
+            elif not self.frontier.push_unseen(
+                self.df.request_fingerprint(request),
+                -request.priority,
+                self.queue._encode_request(request),
+            ):
                 self.df.log(request, self.spider)
                 queued = True  # as good as queued: it was, once
                 return False
             if self.stats:
                 self.stats.inc_value("scheduler/enqueued/redis")
-            self.queue.push(request)
             queued = True
             return True
         except redis.RedisError as exc:

@@ -7,7 +7,8 @@ Keys, all under `dgarchive:`:
 - `runs:<selection>` the id of the unfinished run of one (database, selection of towns,
   columns, site root, options); `lock` the run holding the frontier (one run at a time).
 - `run:<id>:meta` (hash), `:queue` (scrapy-redis priority queue), `:dupefilter` (scrapy-redis
-  fingerprints), `:workers` (set), `:hb:<worker>` (heartbeat, expires), `:reports` (hash).
+  fingerprints; a fingerprint is added in the same step that queues its request:
+  `push_unseen`), `:workers` (set), `:hb:<worker>` (heartbeat, expires), `:reports` (hash).
 - `:lease:data|owner|score` (hashes by lease id): a request popped by a worker stays leased
   until its callback's output has been queued. When the owner's heartbeat expires (killed,
   frozen, cut off), any other worker gives the lease back to the queue: no request is lost.
@@ -65,6 +66,16 @@ for i = 1, #owners, 2 do
   end
 end
 return n
+"""
+
+# Mark a request seen and queue it, atomically (ARGV: fingerprint, score, encoded request):
+# 1 if queued, 0 if it had been seen. Two calls (scrapy-redis's SADD, then its ZADD) left a
+# moment where a worker killed between them lost the request for good: seen, so filtered
+# wherever it was yielded again, and never queued (a list page's article was never fetched).
+_SEEN_PUSH = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
 """
 
 # A slot of the host's budget: at most ARGV[1] requests at once, each start at least the
@@ -156,6 +167,7 @@ class Frontier:
         self.parents = ParentLeases(self)
         self.pipeline: Any = None  # the LeasedDatabasePipeline, when the database is used
         self._pop = self.redis.register_script(_POP_LEASE)
+        self._seen_push = self.redis.register_script(_SEEN_PUSH)
         self._return = self.redis.register_script(_RETURN_LEASES)
         self._slot = self.redis.register_script(_TAKE_SLOT)
         self._adjust = self.redis.register_script(_ADJUST_DELAY)
@@ -257,6 +269,12 @@ class Frontier:
         if not got:
             return None
         return got[0].decode(), got[1]
+
+    def push_unseen(self, fingerprint: str, score: float, data: bytes) -> bool:
+        """Add `fingerprint` to the run's duplicate filter and, if it was not there, queue
+        `data` (an encoded request) with `score`, in one step; True if queued."""
+        keys = [self.key("dupefilter"), self.key("queue")]
+        return bool(self._seen_push(keys=keys, args=[fingerprint, score, data]))
 
     def release(self, *lease_ids: str) -> None:
         if lease_ids:
