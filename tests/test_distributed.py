@@ -359,6 +359,8 @@ def _leasing_scheduler(frontier):
     return scheduler
 
 
+# scrapy-redis's own open() logs "Resuming crawl" through the deprecated Spider.log.
+@pytest.mark.filterwarnings("ignore:Spider.log\\(\\) is deprecated")
 def test_a_request_is_marked_seen_only_together_with_its_queueing(redis_url):
     """The duplicate filter's mark and the queue's entry are one step in Redis. When they
     were two, a worker killed between them (here: the push failing after the mark) left the
