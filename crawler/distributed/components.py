@@ -33,14 +33,14 @@ REASON_FRONTIER_LOST = "db_frontier_lost"  # exit 5, with a message naming Redis
 
 def configure(settings: Any, frontier: Frontier) -> None:
     """Point Scrapy at the run's keys in Redis and enable the components."""
-    run = frontier.key("")
     settings.setdict(
         {
             "SCHEDULER": "crawler.distributed.components.LeasingScheduler",
             "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
             "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
-            "SCHEDULER_QUEUE_KEY": run + "queue",
-            "SCHEDULER_DUPEFILTER_KEY": run + "dupefilter",
+            # The keys Frontier.push_unseen writes to, from the same Frontier.key.
+            "SCHEDULER_QUEUE_KEY": frontier.key("queue"),
+            "SCHEDULER_DUPEFILTER_KEY": frontier.key("dupefilter"),
             "SCHEDULER_PERSIST": True,  # other workers still use the queue
             "REDIS_URL": frontier.url,
             "DISTRIBUTED_WORKER_ID": frontier.worker_id,

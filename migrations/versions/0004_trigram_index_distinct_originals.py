@@ -44,7 +44,8 @@ COLS = ", ".join(COLUMNS)
 
 
 def indexed_values(row: str) -> str:
-    """The values `articles_fts` indexes for `row` (`new`, `old`): the originals where they
+    """The values `articles_fts` indexes for `row` (`new`, `old`, `articles` for the view):
+    the originals where they
     differ from their simplified copies, then the copies. `IS NOT`: NULL-safe."""
     return (
         f"CASE WHEN {row}.title IS NOT {row}.title_simplified THEN {row}.title END, "
@@ -58,10 +59,8 @@ def upgrade() -> None:
         return
     _drop_index()
     op.execute(
-        f"CREATE VIEW {SOURCE_VIEW} AS SELECT id, "
-        "CASE WHEN title IS NOT title_simplified THEN title END AS title, "
-        "CASE WHEN text IS NOT text_simplified THEN text END AS text, "
-        "title_simplified, text_simplified FROM articles"
+        f"CREATE VIEW {SOURCE_VIEW}(id, {COLS}) AS "
+        f"SELECT articles.id, {indexed_values('articles')} FROM articles"
     )
     _create_index(SOURCE_VIEW, indexed_values("new"), indexed_values("old"))
 

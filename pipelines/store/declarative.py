@@ -59,7 +59,7 @@ class JSONOrJSONB(TypeDecorator[Any]):
             from sqlalchemy.dialects.postgresql import JSONB
 
             return dialect.type_descriptor(JSONB(none_as_null=True))
-        return dialect.type_descriptor(JSON(none_as_null=True))
+        return super().load_dialect_impl(dialect)  # JSON(none_as_null=True)
 
 
 # Absent JSON is SQL NULL (not the JSON value `null`), so `WHERE extra IS NULL` means what it
